@@ -1,0 +1,51 @@
+# FieldSync: `make demo` and `make test` do everything on a fresh Debian machine.
+SHELL := /bin/bash
+SWIFT ?= swift
+DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3
+CONFIG ?= debug
+
+.PHONY: all deps build release test demo bench soak clean
+
+all: build
+
+# Install the Debian packages the build links against, when missing.
+# As root this runs apt-get; otherwise it prints the exact command and stops.
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "error: no Swift toolchain on PATH; install Swift 6 from swift.org (the build needs swift 6.0 or newer)"; exit 1; }
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "error: missing Debian packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The whole test suite (property tests included). FIELDSYNC_SEED=N reruns one seed;
+# FIELDSYNC_CASES=N changes how many property cases run.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+demo: deps
+	$(SWIFT) build --product fieldsync
+	$$($(SWIFT) build --show-bin-path)/fieldsync demo
+
+bench: release
+	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench $(BENCH)
+
+# Long property runs: many more seeded cases than `make test`.
+soak: deps
+	$(SWIFT) build -c release --build-tests
+	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-50000} $(SWIFT) test -c release --skip-build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "FieldSync",
+    products: [
+        .library(name: "SyncKit", targets: ["SyncKit"]),
+        .library(name: "FieldKit", targets: ["FieldKit"]),
+        .executable(name: "fieldsync", targets: ["fieldsync"]),
+        .executable(name: "fieldsync-bench", targets: ["fieldsync-bench"]),
+    ],
+    targets: [
+        // Debian's libsqlite3, behind a tiny shim (SQLITE_TRANSIENT is a cast macro Swift cannot see).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The embeddable engine: Foundation + SQLite only.
+        .target(name: "SyncKit", dependencies: ["CSQLite"], swiftSettings: strict),
+        // The field domain: households, doorplates, tasks.
+        .target(name: "FieldKit", dependencies: ["SyncKit"], swiftSettings: strict),
+        .executableTarget(name: "fieldsync", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
+        .executableTarget(name: "fieldsync-bench", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
+        .testTarget(name: "SyncKitTests", dependencies: ["SyncKit"], swiftSettings: strict),
+        .testTarget(name: "FieldKitTests", dependencies: ["FieldKit", "SyncKit"], swiftSettings: strict),
+    ]
+)

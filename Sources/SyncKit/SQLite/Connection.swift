@@ -1,0 +1,102 @@
+import CSQLite
+
+/// One SQLite connection: opened in WAL mode with extended result codes, a busy timeout and
+/// `synchronous=NORMAL`, with a map of cached prepared statements.
+///
+///     let db = try Connection(path: "replica.db")
+///     try db.transaction { try db.execute("INSERT INTO t VALUES (1)") }
+///
+/// Not Sendable: exactly one owner (the replica's lock) uses a connection.
+package final class Connection {
+    let handle: OpaquePointer
+    private var cache: [String: Statement] = [:]
+    package let path: String
+
+    /// How long a writer waits for another connection's lock before SQLITE_BUSY.
+    package static let busyTimeoutMillis: Int32 = 5_000
+
+    package init(path: String, readOnly: Bool = false) throws {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let error = SQLiteError(code: rc, db: db, sql: nil)
+            sqlite3_close_v2(db)  // the handle must be closed even when open fails
+            throw error
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, Self.busyTimeoutMillis)
+        do {
+            if !readOnly && path != ":memory:" && !path.hasPrefix("file::memory:") {
+                try execute("PRAGMA journal_mode=WAL")
+            }
+            try execute("PRAGMA synchronous=NORMAL")
+            try execute("PRAGMA foreign_keys=ON")
+        } catch {
+            sqlite3_close_v2(db)
+            throw error
+        }
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that take no parameters.
+    package func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(message)
+            throw SQLiteError(extendedCode: sqlite3_extended_errcode(handle), message: text, sql: sql)
+        }
+    }
+
+    /// A fresh statement, finalized when released.
+    package func prepare(_ sql: String) throws -> Statement {
+        try Statement(db: handle, sql: sql, persistent: false)
+    }
+
+    /// A statement kept for the connection's lifetime, reset and ready for use.
+    package func cached(_ sql: String) throws -> Statement {
+        if let statement = cache[sql] { return statement }
+        let statement = try Statement(db: handle, sql: sql, persistent: true)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE ... COMMIT`; on a throw, rolls back and rethrows the
+    /// first error. The body is synchronous, so nothing can await while the write lock is held.
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    package var changes: Int { Int(sqlite3_changes(handle)) }
+
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs a query and returns the first column of the first row, if any.
+    package func scalar(_ sql: String, _ values: [Value] = []) throws -> Value? {
+        let statement = try cached(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        guard try statement.step() else { return nil }
+        return statement.storedValue(at: 0)
+    }
+
+    package static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}

@@ -1,0 +1,53 @@
+/// A collection as stored in one replica file: its table id, the local number of each field,
+/// and the SQL that reads and writes its plain table.
+final class CollectionTable {
+    let id: Int64
+    let schema: CollectionSchema
+    /// Fields in column order, with their local numbers (1...).
+    let fields: [(id: FieldID, schema: FieldSchema)]
+    let fieldIDs: [String: FieldID]
+    private let fieldsByID: [FieldID: FieldSchema]
+    let table: String
+    let cellFieldID: FieldID?
+
+    let selectSQL: String
+    let insertSQL: String
+    let deleteSQL: String
+    private var updateSQLs: [[FieldID]: String] = [:]
+
+    init(id: Int64, schema: CollectionSchema, fieldIDs: [String: FieldID]) {
+        self.id = id
+        self.schema = schema
+        self.fieldIDs = fieldIDs
+        self.fields = schema.fields.map { (fieldIDs[$0.name]!, $0) }
+        var byID: [FieldID: FieldSchema] = [:]
+        for (fid, field) in fields { byID[fid] = field }
+        self.fieldsByID = byID
+        self.table = StoreLayout.quoted(schema.name)
+        self.cellFieldID = schema.cellField.flatMap { fieldIDs[$0] }
+        let columns = fields.map { StoreLayout.quoted($0.schema.name) }
+        selectSQL = "SELECT " + (columns + ["_fs_meta"]).joined(separator: ", ") + " FROM \(table) WHERE id = ?"
+        insertSQL = "INSERT INTO \(table)(id, " + (columns + ["_fs_meta"]).joined(separator: ", ") + ") VALUES ("
+            + Array(repeating: "?", count: columns.count + 2).joined(separator: ", ") + ")"
+        deleteSQL = "DELETE FROM \(table) WHERE id = ?"
+    }
+
+    func field(_ id: FieldID) -> FieldSchema? { fieldsByID[id] }
+
+    func headOrder(_ id: FieldID) -> HeadOrder? {
+        switch fieldsByID[id]?.policy {
+        case .register?: return .stamp
+        case .lifecycle(let lifecycle)?: return .precedence(lifecycle)
+        default: return nil
+        }
+    }
+
+    /// `UPDATE t SET <changed columns>, _fs_meta = ? WHERE id = ?`, one cached text per column set.
+    func updateSQL(changing changed: [FieldID]) -> String {
+        if let sql = updateSQLs[changed] { return sql }
+        let sets = changed.map { StoreLayout.quoted(fieldsByID[$0]!.name) + " = ?" } + ["_fs_meta = ?"]
+        let sql = "UPDATE \(table) SET " + sets.joined(separator: ", ") + " WHERE id = ?"
+        updateSQLs[changed] = sql
+        return sql
+    }
+}

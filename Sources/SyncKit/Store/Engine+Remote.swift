@@ -1,0 +1,170 @@
+import Foundation
+
+/// Why a remote operation was held back instead of applied.
+public enum QuarantineReason: String, Sendable, Codable, CaseIterable {
+    /// Stamped further ahead of local time than `driftMillisMax`: applying it would let a wrong
+    /// clock win every later merge.
+    case clockDrift
+    /// Names a collection or field this schema lacks (a newer app wrote it): applied after an
+    /// upgrade, by `retryQuarantined()`.
+    case unknownSchema
+    /// Breaks the schema or a limit (a value of the wrong type, an unknown state).
+    case invalid
+}
+
+/// What one `apply` did.
+public struct ApplyReport: Sendable, Equatable {
+    public var applied = 0
+    public var duplicates = 0
+    public var quarantined = 0
+    public init() {}
+
+    static func + (a: ApplyReport, b: ApplyReport) -> ApplyReport {
+        var sum = a
+        sum.applied += b.applied
+        sum.duplicates += b.duplicates
+        sum.quarantined += b.quarantined
+        return sum
+    }
+}
+
+/// A remote operation held in quarantine: never applied, never dropped, listed for people.
+public struct QuarantinedOperation: Sendable, Equatable {
+    public let operation: Operation
+    public let reason: QuarantineReason
+    public let detail: String
+    public let receivedMillis: Int64
+}
+
+extension Engine {
+    private struct Refusal: Error {
+        var reason: QuarantineReason
+        var detail: String
+    }
+
+    /// Applies one remote operation: a duplicate is a no-op, an operation that fails checks or
+    /// the drift bound goes to quarantine, anything else merges.
+    func applyRemote(_ op: Operation, report: inout ApplyReport, enforceDrift: Bool = true) throws {
+        if try isApplied(op.id) || isQuarantined(op.id) {
+            report.duplicates += 1
+            return
+        }
+        let table: CollectionTable, resolved: ResolvedOperation
+        do {
+            (table, resolved) = try resolve(op)
+        } catch let refusal as Refusal {
+            try quarantine(op, refusal.reason, refusal.detail)
+            report.quarantined += 1
+            return
+        }
+        let now = nowMillis
+        if enforceDrift {
+            if HybridLogicalClock.isBeyondDrift(op.hlc, nowMillis: now, driftMillisMax: options.driftMillisMax) {
+                let ahead = Int64(op.hlc.millis) - now
+                try quarantine(op, .clockDrift, "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)")
+                report.quarantined += 1
+                return
+            }
+            clock.receive(op.hlc, nowMillis: now)
+        }
+        try merge(resolved, table: table, entity: op.entity)
+        noteRemoteSeq(op.id)
+        report.applied += 1
+    }
+
+    func isQuarantined(_ id: OpID) throws -> Bool {
+        let select = try db.cached("SELECT 1 FROM _fs_quarantine WHERE replica = ? AND seq = ?")
+        defer { select.reset() }
+        try select.bind([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
+        return try select.step()
+    }
+
+    private func quarantine(_ op: Operation, _ reason: QuarantineReason, _ detail: String) throws {
+        try db.cached("INSERT OR IGNORE INTO _fs_quarantine(replica, seq, reason, detail, received_millis, op) VALUES (?, ?, ?, ?, ?, ?)")
+            .run([.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .text(reason.rawValue), .text(detail),
+                  .int(nowMillis), .blob([UInt8](try op.jsonData()))])
+    }
+
+    /// Checks a remote operation against the schema and the limits, resolving its fields.
+    private func resolve(_ op: Operation) throws -> (CollectionTable, ResolvedOperation) {
+        let limits = options.limits
+        guard op.id.seq >= 1, op.id.seq <= UInt64(Int64.max) else { throw Refusal(reason: .invalid, detail: "sequence number \(op.id.seq) is out of range") }
+        guard !op.assignments.isEmpty, op.assignments.count <= limits.assignmentsPerOpMax else {
+            throw Refusal(reason: .invalid, detail: "has \(op.assignments.count) assignments; 1 to \(limits.assignmentsPerOpMax) allowed")
+        }
+        guard let table = catalog.byName[op.collection] else {
+            throw Refusal(reason: .unknownSchema, detail: "collection \"\(op.collection.prefix(64))\" is not in this schema")
+        }
+        var registersSeen = Set<FieldID>()
+        var items: [ResolvedOperation.Item] = []
+        for assignment in op.assignments {
+            let fid: FieldID
+            if assignment.field == Assignment.existenceField {
+                guard case .set(.bool, _) = assignment.change else {
+                    throw Refusal(reason: .invalid, detail: "the existence register takes true or false")
+                }
+                fid = 0
+            } else {
+                guard let known = table.fieldIDs[assignment.field] else {
+                    throw Refusal(reason: .unknownSchema, detail: "field \"\(op.collection).\(assignment.field.prefix(64))\" is not in this schema")
+                }
+                fid = known
+            }
+            var change = assignment.change
+            let field = fid == 0 ? nil : table.field(fid)
+            do {
+                switch (change, field?.policy) {
+                case (.set(let value, let prev), nil):
+                    guard prev.count <= limits.idsPerAssignmentMax else { throw Refusal(reason: .invalid, detail: "prev lists \(prev.count) ids; at most \(limits.idsPerAssignmentMax)") }
+                    change = .set(value, prev: prev)
+                case (.set(let value, let prev), .register?), (.set(let value, let prev), .lifecycle?):
+                    guard prev.count <= limits.idsPerAssignmentMax else { throw Refusal(reason: .invalid, detail: "prev lists \(prev.count) ids; at most \(limits.idsPerAssignmentMax)") }
+                    change = .set(try checkValue(value, for: field!, collection: table.schema.name, allowNull: true), prev: prev)
+                case (.increment(let delta), .counter?):
+                    guard abs(delta) <= limits.counterDeltaMax else { throw Refusal(reason: .invalid, detail: "counter increment \(delta) is beyond \(limits.counterDeltaMax)") }
+                case (.add(let element), .set?):
+                    change = .add(try checkValue(element, for: field!, collection: table.schema.name, allowNull: false))
+                case (.remove(let element, let tags), .set?):
+                    guard tags.count <= limits.idsPerAssignmentMax else { throw Refusal(reason: .invalid, detail: "remove lists \(tags.count) tags; at most \(limits.idsPerAssignmentMax)") }
+                    change = .remove(try checkValue(element, for: field!, collection: table.schema.name, allowNull: false), tags: tags)
+                default:
+                    throw Refusal(reason: .invalid, detail: "\(op.collection).\(assignment.field) is a \(field?.policy.name ?? "existence") field; this change does not apply to it")
+                }
+            } catch let error as SyncError {
+                throw Refusal(reason: .invalid, detail: error.message)
+            }
+            if case .set = change {
+                guard registersSeen.insert(fid).inserted else {
+                    throw Refusal(reason: .invalid, detail: "assigns \(assignment.field) twice")
+                }
+            }
+            items.append(.init(field: fid, change: change))
+        }
+        return (table, ResolvedOperation(id: op.id, hlc: op.hlc, items: items))
+    }
+
+    func quarantined(limit: Int) throws -> [QuarantinedOperation] {
+        let select = try db.cached("SELECT reason, detail, received_millis, op FROM _fs_quarantine ORDER BY received_millis, replica, seq LIMIT ?")
+        defer { select.reset() }
+        try select.bind([.int(Int64(limit))])
+        var result: [QuarantinedOperation] = []
+        while try select.step() {
+            let op = try JSONDecoder().decode(Operation.self, from: Data(select.bytes(at: 3)))
+            result.append(QuarantinedOperation(operation: op, reason: QuarantineReason(rawValue: select.text(at: 0)) ?? .invalid,
+                                               detail: select.text(at: 1), receivedMillis: select.int64(at: 2)))
+        }
+        return result
+    }
+
+    /// Takes one operation out of quarantine (it must be there).
+    func unquarantine(_ id: OpID) throws -> Operation {
+        let select = try db.cached("SELECT op FROM _fs_quarantine WHERE replica = ? AND seq = ?")
+        defer { select.reset() }
+        try select.bind([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
+        guard try select.step() else { throw SyncError(.notFound, "operation \(id) is not in quarantine") }
+        let op = try JSONDecoder().decode(Operation.self, from: Data(select.bytes(at: 0)))
+        select.reset()
+        try db.cached("DELETE FROM _fs_quarantine WHERE replica = ? AND seq = ?").run([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
+        return op
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+
+/// Points between the statements of a write where a test can inject a failure, to prove that a
+/// write or a batch that fails half way leaves no partial state.
+package enum FaultPoint: Sendable, Equatable {
+    case afterEntitySave
+    case afterLogInsert
+    case beforeCommit
+}
+
+/// A record's stored state as loaded: where it lives, its merge state and its visible values.
+struct LoadedEntity {
+    enum Location { case none, live, tombstone }
+    var location: Location
+    var state: EntityState
+    var values: [FieldID: Value]
+}
+
+/// The single owner of a replica's connection: every read and write of the file goes through
+/// it, under `Replica`'s lock. Not Sendable by design.
+final class Engine {
+    let db: Connection
+    let catalog: Catalog
+    let directory: ReplicaDirectory
+    let codec: MetaCodec
+    let options: ReplicaOptions
+    let localID: ReplicaID
+    private(set) var localSeq: UInt64
+    var clock: HybridLogicalClock
+    private var persistedHLC: HLCTimestamp
+    var rng: SplitMix64
+    /// Records touched by the open transaction, reported to observers after commit.
+    var touched: [String: Set<EntityID>] = [:]
+
+    init(path: String, schema: Schema, options: ReplicaOptions) throws {
+        let db = try Connection(path: path)
+        self.db = db
+        self.options = options
+        var generator = SplitMix64(seed: options.randomSeed ?? UInt64.random(in: .min ... .max))
+        let version = try db.scalar("PRAGMA user_version")?.int ?? 0
+        guard version == 0 || version == StoreLayout.formatVersion else {
+            throw SyncError(.schemaMismatch, "replica file \(path) has format \(version); this build reads format \(StoreLayout.formatVersion). Upgrade the app")
+        }
+        let (catalog, directory, localID) = try db.transaction { () throws -> (Catalog, ReplicaDirectory, ReplicaID) in
+            try db.execute(StoreLayout.createInternalTables)
+            try db.execute("PRAGMA user_version = \(StoreLayout.formatVersion)")
+            let localID = try Self.localReplica(db: db, path: path, wanted: options.replicaID, generator: &generator)
+            return (try Catalog(db: db, schema: schema), try ReplicaDirectory(db: db), localID)
+        }
+        rng = generator
+        self.catalog = catalog
+        self.directory = directory
+        self.codec = MetaCodec(directory: directory)
+        self.localID = localID
+        localSeq = UInt64(try db.scalar("SELECT max(seq) FROM _fs_op WHERE replica = ?", [.int(StoreLayout.localReplicaIndex)])?.int ?? 0)
+        if let seed = options.randomSeed, localSeq > 0 {
+            // A seeded replica that is reopened must not draw the same record ids again.
+            rng = SplitMix64(seed: seed ^ (localSeq &* 0x9E37_79B9_7F4A_7C15))
+        }
+        let hlc = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar("SELECT value FROM _fs_state WHERE key = 'hlc'")?.int ?? 0))
+        clock = HybridLogicalClock(last: hlc)
+        persistedHLC = hlc
+    }
+
+    /// The file's own replica id, created (entry 1 of `_fs_replica`) for a new file.
+    private static func localReplica(db: Connection, path: String, wanted: ReplicaID?, generator: inout SplitMix64) throws -> ReplicaID {
+        if let stored = try db.scalar("SELECT value FROM _fs_state WHERE key = 'replica'")?.blob {
+            guard let id = ReplicaID(bytes: stored) else { throw SyncError(.corrupt, "stored replica id is not 16 bytes") }
+            if let wanted, wanted != id {
+                throw SyncError(.invalidInput, "replica file \(path) belongs to replica \(id.hex), not \(wanted.hex)")
+            }
+            return id
+        }
+        let id = wanted ?? ReplicaID(using: &generator)
+        try db.cached("INSERT INTO _fs_state(key, value) VALUES ('replica', ?)").run([.blob(id.bytes)])
+        try db.cached("INSERT INTO _fs_replica(idx, id) VALUES (?, ?)").run([.int(StoreLayout.localReplicaIndex), .blob(id.bytes)])
+        return id
+    }
+
+    var nowMillis: Int64 { options.clock.nowMillis() }
+
+    func fault(_ point: FaultPoint) throws {
+        try options.faultInjector?(point)
+    }
+
+    // MARK: Transactions
+
+    /// A write transaction: on any throw, the file and the in-memory counters roll back together.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        let seqBefore = localSeq, clockBefore = clock
+        do {
+            return try db.transaction {
+                let result = try body()
+                if clock.last != persistedHLC {
+                    try db.cached("INSERT OR REPLACE INTO _fs_state(key, value) VALUES ('hlc', ?)")
+                        .run([.int(Int64(bitPattern: clock.last.rawValue))])
+                }
+                try fault(.beforeCommit)
+                return result
+            }
+        } catch {
+            localSeq = seqBefore
+            clock = clockBefore
+            touched = [:]
+            try? directory.reload()
+            throw error
+        }
+        // (persistedHLC is updated by the caller through `committed()`.)
+    }
+
+    /// Called after a successful commit.
+    func committed() {
+        persistedHLC = clock.last
+    }
+
+    // MARK: Op log
+
+    func isApplied(_ id: OpID) throws -> Bool {
+        guard let index = directory.existingIndex(of: id.replica) else { return false }
+        let select = try db.cached("SELECT 1 FROM _fs_op WHERE replica = ? AND seq = ?")
+        defer { select.reset() }
+        try select.bind([.int(index), .int(Int64(bitPattern: id.seq))])
+        return try select.step()
+    }
+
+    func insertLog(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID) throws {
+        try db.cached("INSERT INTO _fs_op(replica, seq, hlc, collection, entity, body) VALUES (?, ?, ?, ?, ?, ?)")
+            .run([.int(try directory.index(of: op.id.replica)), .int(Int64(bitPattern: op.id.seq)),
+                  .int(Int64(bitPattern: op.hlc.rawValue)), .int(table.id), .text(entity.rawValue),
+                  .blob(try codec.encodeBody(op.items))])
+    }
+
+    /// Reads operations back from the log as portable operations.
+    func operation(fromLogRow replicaIndex: Int64, seq: Int64, hlc: Int64, collection: Int64, entity: String, body: [UInt8]) throws -> Operation {
+        guard let table = catalog.byID[collection] else { throw SyncError(.corrupt, "op log names unknown collection \(collection)") }
+        let items = try codec.decodeBody(body)
+        let assignments = try items.map { item -> Assignment in
+            let name: String
+            if item.field == 0 { name = Assignment.existenceField }
+            else if let field = table.field(item.field) { name = field.name }
+            else { throw SyncError(.corrupt, "op log names unknown field \(item.field)") }
+            return Assignment(field: name, change: item.change)
+        }
+        return Operation(id: OpID(replica: try directory.replica(at: replicaIndex), seq: UInt64(bitPattern: seq)),
+                         hlc: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), collection: table.schema.name,
+                         entity: EntityID(unchecked: entity), assignments: assignments)
+    }
+
+    // MARK: Records
+
+    func load(_ table: CollectionTable, _ entity: EntityID) throws -> LoadedEntity {
+        let select = try db.cached(table.selectSQL)
+        defer { select.reset() }
+        try select.bind(.text(entity.rawValue), at: 1)
+        var values: [FieldID: Value] = [:]
+        if try select.step() {
+            for (column, field) in table.fields.enumerated() {
+                let type: FieldType = field.schema.policy == .set ? .text : field.schema.type
+                values[field.id] = select.value(at: Int32(column), as: type)
+            }
+            let meta = select.bytes(at: Int32(table.fields.count))
+            let state = try decodeState(meta, values: values, table: table)
+            return LoadedEntity(location: .live, state: state, values: values)
+        }
+        let tomb = try db.cached("SELECT fields, meta FROM _fs_tombstone WHERE collection = ? AND entity = ?")
+        defer { tomb.reset() }
+        try tomb.bind([.int(table.id), .text(entity.rawValue)])
+        if try tomb.step() {
+            let stored = try MetaCodec.decodeValues(tomb.bytes(at: 0))
+            for field in table.fields { values[field.id] = stored[field.id] ?? defaultValue(field.schema) }
+            let state = try decodeState(tomb.bytes(at: 1), values: values, table: table)
+            return LoadedEntity(location: .tombstone, state: state, values: values)
+        }
+        return LoadedEntity(location: .none, state: EntityState(), values: [:])
+    }
+
+    private func decodeState(_ meta: [UInt8], values: [FieldID: Value], table: CollectionTable) throws -> EntityState {
+        let counters = table.fields.filter { $0.schema.policy == .counter }.map(\.id)
+        return try codec.decode(meta, winners: values, counterFields: counters)
+    }
+
+    func defaultValue(_ field: FieldSchema) -> Value {
+        field.policy == .counter ? .int(0) : .null
+    }
+
+    /// The plain-table values a merge state shows.
+    func visibleValues(_ state: EntityState, table: CollectionTable) -> [FieldID: Value] {
+        var values: [FieldID: Value] = [:]
+        for (id, field) in table.fields {
+            switch field.policy {
+            case .register, .lifecycle: values[id] = state.registers[id]?.winner?.value ?? .null
+            case .counter: values[id] = .int(state.counters[id] ?? 0)
+            case .set:
+                let elements = state.sets[id]?.visible ?? []
+                values[id] = elements.isEmpty ? .null : .text(JSONText.array(elements))
+            }
+        }
+        return values
+    }
+
+    func save(_ table: CollectionTable, _ entity: EntityID, from loaded: LoadedEntity, to state: EntityState) throws {
+        let values = visibleValues(state, table: table)
+        let meta = try codec.encode(state)
+        if state.isVisible {
+            switch loaded.location {
+            case .live:
+                let changed = table.fields.map(\.id).filter { values[$0] != loaded.values[$0] }
+                let update = try db.cached(table.updateSQL(changing: changed))
+                defer { update.reset() }
+                var index: Int32 = 1
+                for field in changed { try update.bind(values[field]!, at: index); index += 1 }
+                try update.bind(.blob(meta), at: index)
+                try update.bind(.text(entity.rawValue), at: index + 1)
+                while try update.step() {}
+            case .tombstone, .none:
+                if loaded.location == .tombstone {
+                    try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity.rawValue)])
+                }
+                try db.cached(table.insertSQL).run([.text(entity.rawValue)] + table.fields.map { values[$0.id]! } + [.blob(meta)])
+            }
+        } else {
+            if loaded.location == .live { try db.cached(table.deleteSQL).run([.text(entity.rawValue)]) }
+            let cell = table.cellFieldID.flatMap { values[$0] } ?? .null
+            try db.cached("INSERT OR REPLACE INTO _fs_tombstone(collection, entity, cell, fields, meta) VALUES (?, ?, ?, ?, ?)")
+                .run([.int(table.id), .text(entity.rawValue), cell, .blob(MetaCodec.encodeValues(values)), .blob(meta)])
+        }
+        let before = loaded.state.conflictFields(), after = state.conflictFields()
+        if before != after {
+            for field in before.subtracting(after) {
+                try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ? AND field = ?")
+                    .run([.int(table.id), .text(entity.rawValue), .int(Int64(field))])
+            }
+            for field in after.subtracting(before) {
+                let review = field == 0 || (table.field(field)?.review ?? false)
+                try db.cached("INSERT OR REPLACE INTO _fs_conflict(collection, entity, field, review) VALUES (?, ?, ?, ?)")
+                    .run([.int(table.id), .text(entity.rawValue), .int(Int64(field)), .bool(review)])
+            }
+        }
+        touched[table.schema.name, default: []].insert(entity)
+        try fault(.afterEntitySave)
+    }
+
+    /// Merges one resolved operation into its record and appends it to the log.
+    func merge(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID, loaded: LoadedEntity? = nil) throws {
+        let before = try loaded ?? load(table, entity)
+        var state = before.state
+        try state.apply(op, order: table.headOrder, isApplied: isApplied)
+        try save(table, entity, from: before, to: state)
+        try insertLog(op, table: table, entity: entity)
+        try fault(.afterLogInsert)
+    }
+
+    /// The next local operation id and clock reading.
+    func nextLocalStamp() -> (OpID, HLCTimestamp) {
+        localSeq += 1
+        return (OpID(replica: localID, seq: localSeq), clock.tick(nowMillis: nowMillis))
+    }
+
+    /// After a remote op from this very replica id (a restored backup), never reuse its numbers.
+    func noteRemoteSeq(_ id: OpID) {
+        if id.replica == localID { localSeq = max(localSeq, id.seq) }
+    }
+}

@@ -1,0 +1,51 @@
+/// The replicas a file knows, each with a small local number so that merge metadata and the op
+/// log store 1 to 3 bytes instead of 16 per reference. Entry 1 is the local replica.
+final class ReplicaDirectory {
+    private var indexByID: [ReplicaID: Int64] = [:]
+    private var idByIndex: [Int64: ReplicaID] = [:]
+    private let db: Connection
+
+    init(db: Connection) throws {
+        self.db = db
+        let select = try db.prepare("SELECT idx, id FROM _fs_replica")
+        while try select.step() {
+            guard let id = ReplicaID(bytes: select.bytes(at: 1)) else {
+                throw SyncError(.corrupt, "replica table holds an id that is not 16 bytes")
+            }
+            indexByID[id] = select.int64(at: 0)
+            idByIndex[select.int64(at: 0)] = id
+        }
+    }
+
+    /// The local number of a replica, if it is known.
+    func existingIndex(of id: ReplicaID) -> Int64? { indexByID[id] }
+
+    /// The local number of a replica, registering it (inside the caller's transaction) if new.
+    /// On rollback the caller must call `forgetUncommitted()`.
+    func index(of id: ReplicaID) throws -> Int64 {
+        if let index = indexByID[id] { return index }
+        try db.cached("INSERT INTO _fs_replica(id) VALUES (?)").run([.blob(id.bytes)])
+        let index = try db.scalar("SELECT idx FROM _fs_replica WHERE id = ?", [.blob(id.bytes)])!.int!
+        indexByID[id] = index
+        idByIndex[index] = id
+        return index
+    }
+
+    func replica(at index: Int64) throws -> ReplicaID {
+        guard let id = idByIndex[index] else { throw SyncError(.corrupt, "stored data names unknown replica number \(index)") }
+        return id
+    }
+
+    /// Reloads from the file: after a rolled-back transaction, entries it added are gone.
+    func reload() throws {
+        indexByID = [:]
+        idByIndex = [:]
+        let select = try db.prepare("SELECT idx, id FROM _fs_replica")
+        while try select.step() {
+            if let id = ReplicaID(bytes: select.bytes(at: 1)) {
+                indexByID[id] = select.int64(at: 0)
+                idByIndex[select.int64(at: 0)] = id
+            }
+        }
+    }
+}

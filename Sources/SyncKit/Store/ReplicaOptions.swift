@@ -1,0 +1,43 @@
+/// How a replica is opened.
+///
+///     var options = ReplicaOptions()
+///     options.clock = ManualClock(millis: 1_700_000_000_000)
+///     options.driftMillisMax = 5 * 60_000
+public struct ReplicaOptions: Sendable {
+    /// A remote operation stamped more than this far ahead of local physical time is kept in
+    /// quarantine instead of applied (default 10 minutes).
+    public var driftMillisMax: Int64 = 10 * 60_000
+    /// Where physical time comes from.
+    public var clock: any PhysicalClock = SystemClock()
+    /// The replica id of a new file (random when nil). An existing file keeps its own.
+    public var replicaID: ReplicaID? = nil
+    /// Seeds the generator of record ids and of a new replica id (system randomness when nil).
+    public var randomSeed: UInt64? = nil
+    /// A remote batch is applied in transactions of at most this many operations, so a huge
+    /// batch never holds the write lock for long.
+    public var applyChunkOpsMax = 2_000
+    /// Limits on values and operations.
+    public var limits = Limits()
+
+    package var faultInjector: (@Sendable (FaultPoint) throws -> Void)? = nil
+
+    public init() {}
+}
+
+/// Named maxima on everything a replica accepts (Design.md, "Limits").
+public struct Limits: Sendable {
+    /// UTF-8 bytes of one text value.
+    public var textBytesMax = 64 * 1024
+    /// Bytes of one blob value.
+    public var blobBytesMax = 1024 * 1024
+    /// Assignments in one operation.
+    public var assignmentsPerOpMax = 256
+    /// Ids in one `prev` or set-remove tag list.
+    public var idsPerAssignmentMax = 1_024
+    /// Absolute value of one counter increment.
+    public var counterDeltaMax: Int64 = 1_000_000_000
+    /// Operations in one `apply` call.
+    public var applyBatchOpsMax = 1_000_000
+
+    public init() {}
+}
