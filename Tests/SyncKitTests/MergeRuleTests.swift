@@ -279,10 +279,10 @@ struct DriftTests {
     @Test func malformedRemoteOpsAreQuarantinedAsInvalid() throws {
         let (b, _) = try makeReplica(2)
         let stranger = ReplicaID(high: 9, low: 9)
-        let badType = Operation(id: OpID(replica: stranger, seq: 1), hlc: HLCTimestamp(millis: UInt64(testEpochMillis), counter: 0),
+        let badType = Op(id: OpID(replica: stranger, seq: 1), hlc: HLCTimestamp(millis: UInt64(testEpochMillis), counter: 0),
                                 collection: "items", entity: try EntityID("x1"),
                                 assignments: [Assignment(field: "size", change: .set("not a number", prev: []))])
-        let badPolicy = Operation(id: OpID(replica: stranger, seq: 2), hlc: HLCTimestamp(millis: UInt64(testEpochMillis), counter: 1),
+        let badPolicy = Op(id: OpID(replica: stranger, seq: 2), hlc: HLCTimestamp(millis: UInt64(testEpochMillis), counter: 1),
                                   collection: "items", entity: try EntityID("x1"),
                                   assignments: [Assignment(field: "visits", change: .set(3, prev: []))])
         let report = try b.apply([badType, badPolicy])

@@ -81,11 +81,11 @@ extension Engine {
     }
 
     /// Local operations not yet acknowledged by the central node, oldest first.
-    func outbox(limit: Int) throws -> [Operation] {
+    func outbox(limit: Int) throws -> [Op] {
         let select = try db.cached("SELECT seq, hlc, collection, entity, body FROM _fs_outbox ORDER BY seq LIMIT ?")
         defer { select.reset() }
         try select.bind([.int(Int64(limit))])
-        var ops: [Operation] = []
+        var ops: [Op] = []
         while try select.step() {
             ops.append(try operation(fromLogRow: StoreLayout.localReplicaIndex, seq: select.int64(at: 0), hlc: select.int64(at: 1),
                                      collection: select.int64(at: 2), entity: select.text(at: 3), body: select.bytes(at: 4)))
@@ -98,10 +98,10 @@ extension Engine {
     }
 
     /// Every operation in the log, in (replica, seq) order.
-    func allOperations(limit: Int) throws -> [Operation] {
+    func allOperations(limit: Int) throws -> [Op] {
         let select = try db.prepare("SELECT replica, seq, hlc, collection, entity, body FROM _fs_op ORDER BY replica, seq LIMIT ?")
         try select.bind([.int(Int64(limit))])
-        var ops: [Operation] = []
+        var ops: [Op] = []
         while try select.step() {
             ops.append(try operation(fromLogRow: select.int64(at: 0), seq: select.int64(at: 1), hlc: select.int64(at: 2),
                                      collection: select.int64(at: 3), entity: select.text(at: 4), body: select.bytes(at: 5)))

@@ -30,7 +30,7 @@ public struct ApplyReport: Sendable, Equatable {
 
 /// A remote operation held in quarantine: never applied, never dropped, listed for people.
 public struct QuarantinedOperation: Sendable, Equatable {
-    public let operation: Operation
+    public let operation: Op
     public let reason: QuarantineReason
     public let detail: String
     public let receivedMillis: Int64
@@ -44,7 +44,7 @@ extension Engine {
 
     /// Applies one remote operation: a duplicate is a no-op, an operation that fails checks or
     /// the drift bound goes to quarantine, anything else merges.
-    func applyRemote(_ op: Operation, report: inout ApplyReport, enforceDrift: Bool = true) throws {
+    func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true) throws {
         if try isApplied(op.id) || isQuarantined(op.id) {
             report.duplicates += 1
             return
@@ -79,14 +79,14 @@ extension Engine {
         return try select.step()
     }
 
-    private func quarantine(_ op: Operation, _ reason: QuarantineReason, _ detail: String) throws {
+    private func quarantine(_ op: Op, _ reason: QuarantineReason, _ detail: String) throws {
         try db.cached("INSERT OR IGNORE INTO _fs_quarantine(replica, seq, reason, detail, received_millis, op) VALUES (?, ?, ?, ?, ?, ?)")
             .run([.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .text(reason.rawValue), .text(detail),
                   .int(nowMillis), .blob([UInt8](try op.jsonData()))])
     }
 
     /// Checks a remote operation against the schema and the limits, resolving its fields.
-    private func resolve(_ op: Operation) throws -> (CollectionTable, ResolvedOperation) {
+    private func resolve(_ op: Op) throws -> (CollectionTable, ResolvedOperation) {
         let limits = options.limits
         guard op.id.seq >= 1, op.id.seq <= UInt64(Int64.max) else { throw Refusal(reason: .invalid, detail: "sequence number \(op.id.seq) is out of range") }
         guard !op.assignments.isEmpty, op.assignments.count <= limits.assignmentsPerOpMax else {
@@ -149,7 +149,7 @@ extension Engine {
         try select.bind([.int(Int64(limit))])
         var result: [QuarantinedOperation] = []
         while try select.step() {
-            let op = try JSONDecoder().decode(Operation.self, from: Data(select.bytes(at: 3)))
+            let op = try JSONDecoder().decode(Op.self, from: Data(select.bytes(at: 3)))
             result.append(QuarantinedOperation(operation: op, reason: QuarantineReason(rawValue: select.text(at: 0)) ?? .invalid,
                                                detail: select.text(at: 1), receivedMillis: select.int64(at: 2)))
         }
@@ -157,12 +157,12 @@ extension Engine {
     }
 
     /// Takes one operation out of quarantine (it must be there).
-    func unquarantine(_ id: OpID) throws -> Operation {
+    func unquarantine(_ id: OpID) throws -> Op {
         let select = try db.cached("SELECT op FROM _fs_quarantine WHERE replica = ? AND seq = ?")
         defer { select.reset() }
         try select.bind([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
         guard try select.step() else { throw SyncError(.notFound, "operation \(id) is not in quarantine") }
-        let op = try JSONDecoder().decode(Operation.self, from: Data(select.bytes(at: 0)))
+        let op = try JSONDecoder().decode(Op.self, from: Data(select.bytes(at: 0)))
         select.reset()
         try db.cached("DELETE FROM _fs_quarantine WHERE replica = ? AND seq = ?").run([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
         return op

@@ -131,7 +131,7 @@ final class Engine {
     }
 
     /// Reads operations back from the log as portable operations.
-    func operation(fromLogRow replicaIndex: Int64, seq: Int64, hlc: Int64, collection: Int64, entity: String, body: [UInt8]) throws -> Operation {
+    func operation(fromLogRow replicaIndex: Int64, seq: Int64, hlc: Int64, collection: Int64, entity: String, body: [UInt8]) throws -> Op {
         guard let table = catalog.byID[collection] else { throw SyncError(.corrupt, "op log names unknown collection \(collection)") }
         let items = try codec.decodeBody(body)
         let assignments = try items.map { item -> Assignment in
@@ -141,7 +141,7 @@ final class Engine {
             else { throw SyncError(.corrupt, "op log names unknown field \(item.field)") }
             return Assignment(field: name, change: item.change)
         }
-        return Operation(id: OpID(replica: try directory.replica(at: replicaIndex), seq: UInt64(bitPattern: seq)),
+        return Op(id: OpID(replica: try directory.replica(at: replicaIndex), seq: UInt64(bitPattern: seq)),
                          hlc: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), collection: table.schema.name,
                          entity: EntityID(unchecked: entity), assignments: assignments)
     }

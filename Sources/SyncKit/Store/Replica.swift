@@ -9,13 +9,15 @@ import Foundation
 ///     try replica.record("households", id)?["head_name"]
 ///     try replica.digest(cell: "JS-0412")                   // equal on replicas in the same state
 ///
-/// Thread-safe: one connection, used by one caller at a time (a lock); writes are short
+/// Thread-safe: one connection, used by one thread at a time (a lock); writes are short
 /// synchronous transactions and large remote batches are applied in chunks, so the lock is
 /// never held for long.
 public final class Replica: @unchecked Sendable {
     // @unchecked: `engine` (a connection and its caches, not Sendable) is only touched inside
-    // `lock.withLock`, and `observers` only inside `observerLock.withLock`.
-    private let lock = NSLock()
+    // `lock.withLock`, and `observers` only inside `observerLock.withLock`. The lock is
+    // recursive so that a read inside a `write` closure sees the open transaction instead of
+    // deadlocking; a nested write fails with SQLite's "transaction within a transaction".
+    private let lock = NSRecursiveLock()
     private let engine: Engine
     private let observerLock = NSLock()
     private var observers: [UInt64: @Sendable (ChangeSet) -> Void] = [:]
@@ -57,7 +59,7 @@ public final class Replica: @unchecked Sendable {
     /// commutative, associative. Applied in transactions of `applyChunkOpsMax` operations.
     /// Operations beyond the clock drift bound, or that this schema cannot take, are quarantined.
     @discardableResult
-    public func apply(_ ops: [Operation]) throws -> ApplyReport {
+    public func apply(_ ops: [Op]) throws -> ApplyReport {
         let limits = engine.options.limits
         guard ops.count <= limits.applyBatchOpsMax else {
             throw SyncError(.limitExceeded, "one apply takes at most \(limits.applyBatchOpsMax) operations; got \(ops.count). Split the batch")
@@ -116,7 +118,7 @@ public final class Replica: @unchecked Sendable {
     // MARK: Outbox and log
 
     /// Local operations not yet acknowledged, oldest first: what the next sync pushes.
-    public func outbox(limit: Int = 1_000) throws -> [Operation] {
+    public func outbox(limit: Int = 1_000) throws -> [Op] {
         try lock.withLock { try engine.outbox(limit: limit) }
     }
 
@@ -140,7 +142,7 @@ public final class Replica: @unchecked Sendable {
     }
 
     /// Every operation in the log (local and remote), by replica and sequence.
-    public func operations(limit: Int = 1_000_000) throws -> [Operation] {
+    public func operations(limit: Int = 1_000_000) throws -> [Op] {
         try lock.withLock { try engine.allOperations(limit: limit) }
     }
 

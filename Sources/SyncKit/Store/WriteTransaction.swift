@@ -113,6 +113,11 @@ public final class WriteTransaction {
         try engine.writeLocal(table, id, loaded: loaded, items: engine.resolution(fid, checked, loaded))
     }
 
+    /// Reads a record as this transaction sees it (its own writes included).
+    public func record(_ collection: String, _ id: EntityID, includeDeleted: Bool = false) throws -> Record? {
+        try engine.record(collection, id, includeDeleted: includeDeleted)
+    }
+
     private func existing(_ collection: String, _ id: EntityID) throws -> (CollectionTable, LoadedEntity) {
         let table = try engine.catalog.table(named: collection)
         let loaded = try engine.load(table, id)

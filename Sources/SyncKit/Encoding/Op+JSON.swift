@@ -1,6 +1,6 @@
 import Foundation
 
-// The JSON form of operations: the wire format (Design.md, "Operation JSON"). Integers that can
+// The JSON form of operations: the wire format (Design.md, "Op JSON"). Integers that can
 // exceed 2^53 (clock readings) are strings, so clients in any language read them exactly.
 
 extension Value: Codable {
@@ -145,7 +145,7 @@ extension Assignment: Codable {
     }
 }
 
-extension Operation: Codable {
+extension Op: Codable {
     private enum Key: String, CodingKey { case id, hlc, collection, entity, assignments }
 
     public init(from decoder: any Decoder) throws {
@@ -167,7 +167,7 @@ extension Operation: Codable {
     }
 }
 
-extension Operation {
+extension Op {
     /// Canonical JSON (sorted keys): the same bytes on every platform for the same operation.
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()

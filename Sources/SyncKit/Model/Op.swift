@@ -1,12 +1,12 @@
 /// One change to one record, as every replica sees it: the unit of sync and of merge.
 ///
-///     Operation(id: OpID(replica: r, seq: 7), hlc: t, collection: "households", entity: id,
+///     Op(id: OpID(replica: r, seq: 7), hlc: t, collection: "households", entity: id,
 ///               assignments: [Assignment(field: "phone", change: .set("138...", prev: [head]))])
 ///
 /// A saved form or a new record is one operation with many assignments, not one per field.
 /// Every local write also carries an assignment to the record's existence register
 /// (`Assignment.existenceField`), so an edit concurrent with a delete is a visible conflict.
-public struct Operation: Sendable, Hashable {
+public struct Op: Sendable, Hashable {
     public let id: OpID
     public let hlc: HLCTimestamp
     public let collection: String
