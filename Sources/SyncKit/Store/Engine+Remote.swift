@@ -10,6 +10,8 @@ public enum QuarantineReason: String, Sendable, Codable, CaseIterable {
     case unknownSchema
     /// Breaks the schema or a limit (a value of the wrong type, an unknown state).
     case invalid
+    /// Pushed to the central node by a device for a cell it never served.
+    case outOfScope
 }
 
 /// What one `apply` did.
@@ -79,7 +81,7 @@ extension Engine {
         return try select.step()
     }
 
-    private func quarantine(_ op: Op, _ reason: QuarantineReason, _ detail: String) throws {
+    func quarantine(_ op: Op, _ reason: QuarantineReason, _ detail: String) throws {
         try db.cached("INSERT OR IGNORE INTO _fs_quarantine(replica, seq, reason, detail, received_millis, op) VALUES (?, ?, ?, ?, ?, ?)")
             .run([.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .text(reason.rawValue), .text(detail),
                   .int(nowMillis), .blob([UInt8](try op.jsonData()))])

@@ -60,6 +60,15 @@ final class Engine {
         let hlc = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar("SELECT value FROM _fs_state WHERE key = 'hlc'")?.int ?? 0))
         clock = HybridLogicalClock(last: hlc)
         persistedHLC = hlc
+        clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? 0
+    }
+
+    func state(_ key: String) throws -> Int64? {
+        try db.scalar("SELECT value FROM _fs_state WHERE key = ?", [.text(key)])?.int
+    }
+
+    func setState(_ key: String, _ value: Int64) throws {
+        try db.cached("INSERT OR REPLACE INTO _fs_state(key, value) VALUES (?, ?)").run([.text(key), .int(value)])
     }
 
     /// The file's own replica id, created (entry 1 of `_fs_replica`) for a new file.
@@ -77,7 +86,10 @@ final class Engine {
         return id
     }
 
-    var nowMillis: Int64 { options.clock.nowMillis() }
+    /// The device's physical clock corrected by the offset learnt from the central node.
+    var nowMillis: Int64 { options.clock.nowMillis() &+ clockOffsetMillis }
+    /// Central time minus local physical time, as last measured (0 before any sync).
+    var clockOffsetMillis: Int64 = 0
 
     func fault(_ point: FaultPoint) throws {
         try options.faultInjector?(point)

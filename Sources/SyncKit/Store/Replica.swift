@@ -45,14 +45,7 @@ public final class Replica: @unchecked Sendable {
     /// Observers hear of the changes after the commit.
     @discardableResult
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
-        let (result, changes): (T, [String: Set<EntityID>]) = try lock.withLock {
-            let result = try engine.transaction { try body(WriteTransaction(engine: engine)) }
-            engine.committed()
-            defer { engine.touched = [:] }
-            return (result, engine.touched)
-        }
-        notify(ChangeSet(origin: .local, records: changes))
-        return result
+        try withEngineTransaction(origin: .local) { try body(WriteTransaction(engine: $0)) }
     }
 
     /// Applies operations from other replicas, in any order, with duplicates: idempotent,
@@ -69,18 +62,31 @@ public final class Replica: @unchecked Sendable {
         let chunk = max(1, engine.options.applyChunkOpsMax)
         while start < ops.count {
             let slice = ops[start..<min(start + chunk, ops.count)]
-            let (part, changes): (ApplyReport, [String: Set<EntityID>]) = try lock.withLock {
+            report = report + (try withEngineTransaction(origin: .remote) { engine in
                 var part = ApplyReport()
-                try engine.transaction { for op in slice { try engine.applyRemote(op, report: &part) } }
-                engine.committed()
-                defer { engine.touched = [:] }
-                return (part, engine.touched)
-            }
-            report = report + part
-            if !changes.isEmpty { notify(ChangeSet(origin: .remote, records: changes)) }
+                for op in slice { try engine.applyRemote(op, report: &part) }
+                return part
+            })
             start += chunk
         }
         return report
+    }
+
+    /// Runs `body` with the engine, under the lock (for extensions in this module).
+    func withEngine<T>(_ body: (Engine) throws -> T) rethrows -> T {
+        try lock.withLock { try body(engine) }
+    }
+
+    /// Runs `body` in one write transaction and tells observers what changed.
+    func withEngineTransaction<T>(origin: ChangeSet.Origin, _ body: (Engine) throws -> T) throws -> T {
+        let (result, changes): (T, [String: Set<EntityID>]) = try lock.withLock {
+            let result = try engine.transaction { try body(engine) }
+            engine.committed()
+            defer { engine.touched = [:] }
+            return (result, engine.touched)
+        }
+        notify(ChangeSet(origin: origin, records: changes))
+        return result
     }
 
     // MARK: Reading

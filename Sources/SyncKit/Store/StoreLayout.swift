@@ -29,6 +29,7 @@ enum StoreLayout {
         CREATE TABLE IF NOT EXISTS _fs_quarantine(
             replica BLOB NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
             received_millis INTEGER NOT NULL, op BLOB NOT NULL, PRIMARY KEY(replica, seq)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _fs_cursor(cell TEXT PRIMARY KEY NOT NULL, cseq INTEGER NOT NULL) WITHOUT ROWID;
         CREATE VIEW IF NOT EXISTS _fs_outbox AS
             SELECT seq, hlc, collection, entity, body FROM _fs_op
             WHERE replica = 1 AND seq > coalesce((SELECT value FROM _fs_state WHERE key = 'acked_seq'), 0);

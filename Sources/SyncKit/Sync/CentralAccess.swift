@@ -1,0 +1,84 @@
+/// What the central node needs of its replica beyond the public API, inside one write
+/// transaction: each pushed operation's outcome, records' cells, and its own tables.
+///
+///     try replica.centralTransaction { access in
+///         let outcome = try access.apply(op)
+///         try access.db.cached("INSERT INTO central_log …").run([…])
+///     }
+package struct CentralAccess {
+    let engine: Engine
+
+    /// What happened to one pushed operation.
+    package enum Outcome: Equatable {
+        case applied
+        case duplicate
+        case quarantined(QuarantineReason)
+    }
+
+    /// The connection, for the central node's own tables (same transaction).
+    package var db: Connection { engine.db }
+
+    /// The central node's clock.
+    package var nowMillis: Int64 { engine.nowMillis }
+
+    /// Applies one operation (duplicates and quarantine as `Replica.apply`).
+    package func apply(_ op: Op) throws -> Outcome {
+        var report = ApplyReport()
+        try engine.applyRemote(op, report: &report)
+        if report.applied == 1 { return .applied }
+        if report.duplicates == 1 { return .duplicate }
+        let reason = try engine.db.scalar("SELECT reason FROM _fs_quarantine WHERE replica = ? AND seq = ?",
+                                          [.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq))])?.text
+        return .quarantined(reason.flatMap(QuarantineReason.init(rawValue:)) ?? .invalid)
+    }
+
+    /// Holds an operation in quarantine without applying it.
+    package func hold(_ op: Op, reason: QuarantineReason, detail: String) throws {
+        try engine.quarantine(op, reason, detail)
+    }
+
+    /// Whether the op log or the quarantine already holds this operation.
+    package func isStored(_ id: OpID) throws -> Bool {
+        try engine.isApplied(id) || engine.isQuarantined(id)
+    }
+
+    /// The cell field of a collection (nil: a collection without cells, shared by everyone).
+    package func cellField(of collection: String) -> String?? {
+        guard let table = engine.catalog.byName[collection] else { return nil }
+        return .some(table.schema.cellField)
+    }
+
+    /// A record's current cell (live or deleted), or nil when the record is unknown or has none.
+    package func cell(of collection: String, _ entity: EntityID) throws -> String? {
+        guard let table = engine.catalog.byName[collection], let cellID = table.cellFieldID else { return nil }
+        let loaded = try engine.load(table, entity)
+        guard loaded.location != .none else { return nil }
+        return loaded.values[cellID]?.text
+    }
+
+    /// Every operation of one record in the log, by (replica, seq).
+    package func operations(of collection: String, _ entity: EntityID) throws -> [Op] {
+        guard let table = engine.catalog.byName[collection] else { return [] }
+        let select = try engine.db.cached("SELECT replica, seq, hlc, collection, entity, body FROM _fs_op WHERE collection = ? AND entity = ?")
+        defer { select.reset() }
+        try select.bind([.int(table.id), .text(entity.rawValue)])
+        var ops: [Op] = []
+        while try select.step() {
+            ops.append(try engine.operation(fromLogRow: select.int64(at: 0), seq: select.int64(at: 1), hlc: select.int64(at: 2),
+                                            collection: select.int64(at: 3), entity: select.text(at: 4), body: select.bytes(at: 5)))
+        }
+        return ops
+    }
+}
+
+extension Replica {
+    /// Runs `body` in one write transaction with central-node access (package use only).
+    package func centralTransaction<T>(_ body: (CentralAccess) throws -> T) throws -> T {
+        try withEngineTransaction(origin: .remote) { try body(CentralAccess(engine: $0)) }
+    }
+
+    /// Runs `body` with the connection, outside any transaction unless `body` opens one.
+    package func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        try withEngine { try body($0.db) }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// The device side of the sync protocol: what a transport needs from a replica.
+extension Replica {
+    /// Per grid cell, the last central sequence number applied (cells never synced are absent).
+    public func syncCursors() throws -> [String: UInt64] {
+        try withEngine { try $0.cursors() }
+    }
+
+    /// Central time minus this device's clock, as measured at the last sync.
+    public func clockOffsetMillis() -> Int64 {
+        withEngine { $0.clockOffsetMillis }
+    }
+
+    /// The request for the next exchange: the oldest unacknowledged local operations and the
+    /// per-cell cursors.
+    public func nextSyncRequest(pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax) throws -> SyncRequest {
+        SyncRequest(device: id, cursors: try syncCursors(), push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax)
+    }
+
+    /// Takes a central reply in one transaction: acknowledges what the central node stored,
+    /// applies the page, advances the cursors, records the clock offset, and lets go of the
+    /// records of cells the device no longer serves (except records with unsynced local
+    /// changes, which stay until they are pushed). A sync cut at any point took the whole reply
+    /// or none of it, so the next exchange resumes without loss or double application.
+    @discardableResult
+    public func ingest(_ response: SyncResponse, for request: SyncRequest) throws -> ApplyReport {
+        guard response.ops.count <= max(request.pullOpsMax, 0) else {
+            throw SyncError(.invalidInput, "the central node sent \(response.ops.count) operations; this device asked for at most \(request.pullOpsMax)")
+        }
+        return try withEngineTransaction(origin: .remote) { engine in
+            guard response.acceptedThroughSeq <= engine.localSeq else {
+                throw SyncError(.invalidInput,
+                    "the central node says it stored this device's operations through \(response.acceptedThroughSeq), but this replica has written only \(engine.localSeq): was the replica file restored from a backup? Contact an operator")
+            }
+            let cursors = try engine.cursors()
+            for (cell, cseq) in response.cursors where cseq < cursors[cell] ?? 0 {
+                throw SyncError(.invalidInput,
+                    "the central node moved this device's cursor for cell \(cell) back from \(cursors[cell] ?? 0) to \(cseq): was the central node restored from a backup? Contact an operator")
+            }
+            if response.acceptedThroughSeq > UInt64(try engine.state("acked_seq") ?? 0) {
+                try engine.setState("acked_seq", Int64(response.acceptedThroughSeq))
+            }
+            var report = ApplyReport()
+            for op in response.ops { try engine.applyRemote(op, report: &report) }
+            try engine.db.execute("DELETE FROM _fs_cursor")
+            for (cell, cseq) in response.cursors {
+                try engine.db.cached("INSERT INTO _fs_cursor(cell, cseq) VALUES (?, ?)").run([.text(cell), .int(Int64(cseq))])
+            }
+            try engine.evict(keepingCells: Set(response.cells))
+            let offset = response.serverTimeMillis &- engine.options.clock.nowMillis()
+            engine.clockOffsetMillis = offset
+            try engine.setState("clock_offset", offset)
+            return report
+        }
+    }
+}
+
+extension Engine {
+    func cursors() throws -> [String: UInt64] {
+        let select = try db.cached("SELECT cell, cseq FROM _fs_cursor")
+        defer { select.reset() }
+        var result: [String: UInt64] = [:]
+        while try select.step() { result[select.text(at: 0)] = UInt64(select.int64(at: 1)) }
+        return result
+    }
+
+    /// Removes the records (and their log entries) of cells outside `cells`, except records with
+    /// local operations not yet acknowledged. Their ops leave the log too, so that if the cell
+    /// comes back its whole log is applied afresh.
+    func evict(keepingCells cells: Set<String>) throws {
+        let acked = try state("acked_seq") ?? 0
+        for table in catalog.byName.values {
+            guard let cellField = table.schema.cellField else { continue }
+            var doomed: [String] = []
+            let live = try db.prepare("SELECT id, \(StoreLayout.quoted(cellField)) FROM \(table.table)")
+            while try live.step() {
+                if !cells.contains(live.text(at: 1)) { doomed.append(live.text(at: 0)) }
+            }
+            let tombs = try db.prepare("SELECT entity, cell FROM _fs_tombstone WHERE collection = ?")
+            try tombs.bind([.int(table.id)])
+            while try tombs.step() {
+                if !cells.contains(tombs.isNull(at: 1) ? "" : tombs.text(at: 1)) { doomed.append(tombs.text(at: 0)) }
+            }
+            for entity in doomed {
+                let pending = try db.scalar("SELECT count(*) FROM _fs_op WHERE collection = ? AND entity = ? AND replica = ? AND seq > ?",
+                                            [.int(table.id), .text(entity), .int(StoreLayout.localReplicaIndex), .int(acked)])?.int ?? 0
+                guard pending == 0 else { continue }
+                try db.cached(table.deleteSQL).run([.text(entity)])
+                try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
+                try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
+                try db.cached("DELETE FROM _fs_op WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
+                touched[table.schema.name, default: []].insert(EntityID(unchecked: entity))
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+/// One sync of a device: exchanges until nothing is left to push and the last page said no
+/// more, with a bound on the number of exchanges. The transport is a closure, so HTTP, a bundle
+/// file or a simulator's fake network drive the same loop.
+///
+///     let progress = try SyncSession(replica: replica).run { request in
+///         try transport.exchange(request)      // HTTP POST /v1/sync, say
+///     }
+///     print(progress.opsUp, progress.opsDown)
+public struct SyncSession {
+    public let replica: Replica
+    public var roundsMax: Int
+    public var pushOpsMax: Int
+    public var pullOpsMax: Int
+
+    public init(replica: Replica, roundsMax: Int = SyncProtocol.roundsMax,
+                pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax) {
+        self.replica = replica
+        self.roundsMax = roundsMax
+        self.pushOpsMax = pushOpsMax
+        self.pullOpsMax = pullOpsMax
+    }
+
+    /// What one sync moved.
+    public struct Progress: Sendable, Equatable {
+        public var rounds = 0
+        public var opsUp = 0
+        public var opsDown = 0
+        public var held: [SyncResponse.Held] = []
+        public var cells: [String] = []
+        /// Local operations still not acknowledged when the sync ended.
+        public var unsynced = 0
+    }
+
+    /// Runs exchanges until done. `progress` is called after each one (for a terminal display).
+    /// A transport error ends the sync; everything ingested so far stays, and the next sync
+    /// resumes from there.
+    @discardableResult
+    public func run(exchange: (SyncRequest) throws -> SyncResponse, progress report: (Progress) -> Void = { _ in }) throws -> Progress {
+        var progress = Progress()
+        while true {
+            guard progress.rounds < roundsMax else {
+                throw SyncError(.limitExceeded, "sync stopped after \(roundsMax) exchanges without finishing; the central node keeps sending more. Try again later or report it")
+            }
+            let request = try replica.nextSyncRequest(pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax)
+            let response = try exchange(request)
+            let applied = try replica.ingest(response, for: request)
+            progress.rounds += 1
+            progress.opsUp += request.push.count
+            progress.opsDown += applied.applied
+            progress.held += response.held
+            progress.cells = response.cells
+            report(progress)
+            let remaining = try replica.unsyncedCount()
+            progress.unsynced = remaining
+            if !response.more {
+                if remaining == 0 { return progress }
+                // The central node stored nothing more of what was pushed (it waits for a gap to
+                // be filled): stop rather than push the same operations forever.
+                if request.push.isEmpty || response.acceptedThroughSeq < request.push[0].id.seq { return progress }
+            }
+        }
+    }
+}
