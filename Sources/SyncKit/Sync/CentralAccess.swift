@@ -56,6 +56,11 @@ package struct CentralAccess {
         return loaded.values[cellID]?.text
     }
 
+    /// The state digest of one cell (as `Replica.digest(cell:)`).
+    package func digest(cell: String) throws -> String {
+        try engine.digest(collection: nil, cell: cell)
+    }
+
     /// Every operation of one record in the log, by (replica, seq).
     package func operations(of collection: String, _ entity: EntityID) throws -> [Op] {
         guard let table = engine.catalog.byName[collection] else { return [] }

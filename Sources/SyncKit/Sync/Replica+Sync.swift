@@ -14,8 +14,15 @@ extension Replica {
 
     /// The request for the next exchange: the oldest unacknowledged local operations and the
     /// per-cell cursors.
-    public func nextSyncRequest(pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax) throws -> SyncRequest {
-        SyncRequest(device: id, cursors: try syncCursors(), push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax)
+    public func nextSyncRequest(pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax,
+                                verify: Bool = false) throws -> SyncRequest {
+        let cursors = try syncCursors()
+        var digests: [String: String]?
+        if verify {
+            digests = [:]
+            for cell in cursors.keys where !cell.isEmpty { digests?[cell] = try digest(cell: cell) }
+        }
+        return SyncRequest(device: id, cursors: cursors, push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax, digests: digests)
     }
 
     /// Takes a central reply in one transaction: acknowledges what the central node stored,
@@ -44,10 +51,13 @@ extension Replica {
             var report = ApplyReport()
             for op in response.ops { try engine.applyRemote(op, report: &report) }
             try engine.db.execute("DELETE FROM _fs_cursor")
-            for (cell, cseq) in response.cursors {
+            let resync = Set(response.resync)
+            for (cell, cseq) in response.cursors where !resync.contains(cell) {
                 try engine.db.cached("INSERT INTO _fs_cursor(cell, cseq) VALUES (?, ?)").run([.text(cell), .int(Int64(cseq))])
             }
-            try engine.evict(keepingCells: Set(response.cells))
+            // Cells that left the scope, and cells that failed verification, are dropped; the
+            // latter come back whole from cursor 0.
+            try engine.evict(keepingCells: Set(response.cells).subtracting(resync))
             let offset = response.serverTimeMillis &- engine.options.clock.nowMillis()
             engine.clockOffsetMillis = offset
             try engine.setState("clock_offset", offset)

@@ -29,17 +29,22 @@ public struct SyncRequest: Codable, Sendable, Equatable {
     public var push: [Op]
     /// How many operations the device takes in the reply's page.
     public var pullOpsMax: Int
+    /// Per cell, the device's state digest, for the central node to compare (verify). Sent when
+    /// the device believes it is caught up; absent otherwise.
+    public var digests: [String: String]?
 
-    public init(device: ReplicaID, cursors: [String: UInt64], push: [Op], pullOpsMax: Int = SyncProtocol.pageOpsMax) {
+    public init(device: ReplicaID, cursors: [String: UInt64], push: [Op], pullOpsMax: Int = SyncProtocol.pageOpsMax,
+                digests: [String: String]? = nil) {
         self.protocolVersion = SyncProtocol.version
         self.device = device
         self.cursors = cursors
         self.push = push
         self.pullOpsMax = pullOpsMax
+        self.digests = digests
     }
 
     private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", device, cursors, push, pullOpsMax
+        case protocolVersion = "protocol", device, cursors, push, pullOpsMax, digests
     }
 
     public init(from decoder: any Decoder) throws {
@@ -49,6 +54,7 @@ public struct SyncRequest: Codable, Sendable, Equatable {
         cursors = try c.decode([String: UInt64].self, forKey: .cursors)
         push = try c.decode([Op].self, forKey: .push)
         pullOpsMax = try c.decode(Int.self, forKey: .pullOpsMax)
+        digests = try c.decodeIfPresent([String: String].self, forKey: .digests)
     }
 }
 
@@ -83,8 +89,12 @@ public struct SyncResponse: Codable, Sendable, Equatable {
     public var more: Bool
     /// The device's cells now (the operators may have changed them).
     public var cells: [String]
+    /// Cells whose digest differed from the central node's: the device drops them (keeping
+    /// unsynced work) and pulls them again from the start.
+    public var resync: [String]
 
-    public init(serverTimeMillis: Int64, acceptedThroughSeq: UInt64, held: [Held], ops: [Op], cursors: [String: UInt64], more: Bool, cells: [String]) {
+    public init(serverTimeMillis: Int64, acceptedThroughSeq: UInt64, held: [Held], ops: [Op], cursors: [String: UInt64], more: Bool,
+                cells: [String], resync: [String] = []) {
         self.protocolVersion = SyncProtocol.version
         self.serverTimeMillis = serverTimeMillis
         self.acceptedThroughSeq = acceptedThroughSeq
@@ -93,10 +103,11 @@ public struct SyncResponse: Codable, Sendable, Equatable {
         self.cursors = cursors
         self.more = more
         self.cells = cells
+        self.resync = resync
     }
 
     private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", serverTimeMillis, acceptedThroughSeq, held, ops, cursors, more, cells
+        case protocolVersion = "protocol", serverTimeMillis, acceptedThroughSeq, held, ops, cursors, more, cells, resync
     }
 
     public init(from decoder: any Decoder) throws {
@@ -109,6 +120,7 @@ public struct SyncResponse: Codable, Sendable, Equatable {
         cursors = try c.decode([String: UInt64].self, forKey: .cursors)
         more = try c.decode(Bool.self, forKey: .more)
         cells = try c.decode([String].self, forKey: .cells)
+        resync = try c.decodeIfPresent([String].self, forKey: .resync) ?? []
     }
 }
 

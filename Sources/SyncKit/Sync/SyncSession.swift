@@ -11,13 +11,17 @@ public struct SyncSession {
     public var roundsMax: Int
     public var pushOpsMax: Int
     public var pullOpsMax: Int
+    /// After catching up, compare per-cell digests with the central node (and pull again any
+    /// cell that differs).
+    public var verify: Bool
 
     public init(replica: Replica, roundsMax: Int = SyncProtocol.roundsMax,
-                pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax) {
+                pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax, verify: Bool = true) {
         self.replica = replica
         self.roundsMax = roundsMax
         self.pushOpsMax = pushOpsMax
         self.pullOpsMax = pullOpsMax
+        self.verify = verify
     }
 
     /// What one sync moved.
@@ -29,6 +33,10 @@ public struct SyncSession {
         public var cells: [String] = []
         /// Local operations still not acknowledged when the sync ended.
         public var unsynced = 0
+        /// Cells pulled again because their digest differed from the central node's.
+        public var resynced: [String] = []
+        /// The last verification found every cell equal.
+        public var verified = false
     }
 
     /// Runs exchanges until done. `progress` is called after each one (for a terminal display).
@@ -37,11 +45,14 @@ public struct SyncSession {
     @discardableResult
     public func run(exchange: (SyncRequest) throws -> SyncResponse, progress report: (Progress) -> Void = { _ in }) throws -> Progress {
         var progress = Progress()
+        var verifyNext = false
+        var verifications = 0
         while true {
             guard progress.rounds < roundsMax else {
                 throw SyncError(.limitExceeded, "sync stopped after \(roundsMax) exchanges without finishing; the central node keeps sending more. Try again later or report it")
             }
-            let request = try replica.nextSyncRequest(pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax)
+            let request = try replica.nextSyncRequest(pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax, verify: verifyNext)
+            verifyNext = false
             let response = try exchange(request)
             let applied = try replica.ingest(response, for: request)
             progress.rounds += 1
@@ -49,11 +60,21 @@ public struct SyncSession {
             progress.opsDown += applied.applied
             progress.held += response.held
             progress.cells = response.cells
+            progress.resynced += response.resync
+            if request.digests != nil { progress.verified = response.resync.isEmpty }
             report(progress)
             let remaining = try replica.unsyncedCount()
             progress.unsynced = remaining
-            if !response.more {
-                if remaining == 0 { return progress }
+            if !response.more && response.resync.isEmpty {
+                if remaining == 0 {
+                    // Caught up: verify once (twice if a resync was needed), then stop.
+                    if verify && request.digests == nil && verifications < 2 {
+                        verifyNext = true
+                        verifications += 1
+                        continue
+                    }
+                    return progress
+                }
                 // The central node stored nothing more of what was pushed (it waits for a gap to
                 // be filled): stop rather than push the same operations forever.
                 if request.push.isEmpty || response.acceptedThroughSeq < request.push[0].id.seq { return progress }
