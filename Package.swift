@@ -26,5 +26,20 @@ let package = Package(
         .executableTarget(name: "fieldsync-bench", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
         .testTarget(name: "SyncKitTests", dependencies: ["SyncKit"], swiftSettings: strict),
         .testTarget(name: "FieldKitTests", dependencies: ["FieldKit", "SyncKit"], swiftSettings: strict),
+        // Debian's libmicrohttpd (HTTP server for the central node; TLS through GnuTLS).
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        // Non-variadic wrappers for libmicrohttpd's variadic functions.
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+        // The hub: HTTP server, auth, scopes, central store, review queue.
+        .target(
+            name: "CentralNode",
+            dependencies: ["SyncKit", "CMicroHTTPD", "CMicroHTTPDShim"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode"], swiftSettings: strict),
     ]
 )

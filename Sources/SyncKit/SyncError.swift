@@ -27,8 +27,6 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         /// The central node could not be reached (no network, wrong address, timeout): nothing was
         /// lost, the next sync resumes.
         public static let unreachable = Code("unreachable")
-        /// The central node refused the request (revoked device, unknown token, bad request).
-        public static let refused = Code("refused")
         /// A fault injected by a test.
         public static let injectedFault = Code("injectedFault")
     }

@@ -32,6 +32,12 @@ package struct CentralAccess {
         return .quarantined(reason.flatMap(QuarantineReason.init(rawValue:)) ?? .invalid)
     }
 
+    /// Why an operation is in quarantine, if it is.
+    package func quarantineDetail(_ id: OpID) throws -> String? {
+        try engine.db.scalar("SELECT detail FROM _fs_quarantine WHERE replica = ? AND seq = ?",
+                             [.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])?.text
+    }
+
     /// Holds an operation in quarantine without applying it.
     package func hold(_ op: Op, reason: QuarantineReason, detail: String) throws {
         try engine.quarantine(op, reason, detail)

@@ -37,11 +37,15 @@ public struct SyncSession {
         public var resynced: [String] = []
         /// The last verification found every cell equal.
         public var verified = false
+        /// The central node refused what was pushed: the operations stay queued (see
+        /// `unsynced`) and this says why. Pulling went on regardless.
+        public var refusal: SyncRefusal?
     }
 
     /// Runs exchanges until done. `progress` is called after each one (for a terminal display).
     /// A transport error ends the sync; everything ingested so far stays, and the next sync
-    /// resumes from there.
+    /// resumes from there. A refusal of the pushed operations (out of scope, breaks the schema)
+    /// does not: pulling continues and `Progress.refusal` says why the operations stay queued.
     @discardableResult
     public func run(exchange: (SyncRequest) throws -> SyncResponse, progress report: (Progress) -> Void = { _ in }) throws -> Progress {
         var progress = Progress()
@@ -51,9 +55,18 @@ public struct SyncSession {
             guard progress.rounds < roundsMax else {
                 throw SyncError(.limitExceeded, "sync stopped after \(roundsMax) exchanges without finishing; the central node keeps sending more. Try again later or report it")
             }
-            let request = try replica.nextSyncRequest(pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax, verify: verifyNext)
+            let request = try replica.nextSyncRequest(pushOpsMax: progress.refusal == nil ? pushOpsMax : 0,
+                                                      pullOpsMax: pullOpsMax, verify: verifyNext)
             verifyNext = false
-            let response = try exchange(request)
+            let response: SyncResponse
+            do {
+                response = try exchange(request)
+            } catch let refusal as SyncRefusal where refusal.refusesPush && !request.push.isEmpty && progress.refusal == nil {
+                // Pending uploads never block downloads: keep the ops queued, pull without them.
+                progress.refusal = refusal
+                progress.rounds += 1
+                continue
+            }
             let applied = try replica.ingest(response, for: request)
             progress.rounds += 1
             progress.opsUp += request.push.count

@@ -10,7 +10,7 @@ import FoundationNetworking
 ///     try SyncSession(replica: replica).run(exchange: transport.exchange)
 ///
 /// Network failures become `SyncError.unreachable` (nothing lost; sync again later); a refusal
-/// by the central node becomes `SyncError.refused` with its message.
+/// by the central node becomes a `SyncRefusal` with its status, code and message.
 public final class HTTPSyncTransport: Sendable {
     public let baseURL: URL
     private let token: String
@@ -34,9 +34,12 @@ public final class HTTPSyncTransport: Sendable {
         let (data, status) = try send(http)
         guard status == 200 else {
             if let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: data) {
-                throw SyncError(.refused, "the central node refused the sync (\(reply.code)): \(reply.message)")
+                throw SyncRefusal(status: status, reply: reply)
             }
-            throw SyncError(.refused, "the central node answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+            if status == 429 || status >= 500 {
+                throw SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync")
+            }
+            throw SyncRefusal(status: status, reply: SyncErrorReply(code: "http\(status)", message: String(decoding: data.prefix(300), as: UTF8.self)))
         }
         return try SyncProtocol.decode(SyncResponse.self, from: data)
     }

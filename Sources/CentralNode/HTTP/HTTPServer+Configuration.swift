@@ -1,0 +1,69 @@
+import Foundation
+
+extension HTTPServer {
+    /// Where the server listens, how many threads serve, and the limits on every request.
+    ///
+    ///     var configuration = HTTPServer.Configuration(host: "0.0.0.0", port: 8443)
+    ///     configuration.tls = .init(certificatePath: "/etc/fieldsync/cert.pem",
+    ///                               keyPath: "/etc/fieldsync/key.pem")
+    public struct Configuration: Sendable {
+        /// An IP address or a name that resolves to one; "0.0.0.0" or "::" for all interfaces.
+        public var host: String
+        /// 0 lets the kernel pick a free port; `HTTPServer.boundPort` reports it.
+        public var port: Int
+        /// Threads that run handlers, each polling its own connections with epoll.
+        public var threadCount: Int = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        /// Connections open at once; the server closes further ones straight away.
+        public var connectionsMax: Int = 512
+        /// A connection idle (nothing received or sent) this long is closed.
+        public var connectionTimeoutSeconds: Int = 30
+        /// Larger request bodies get 413 with a JSON error.
+        public var bodyBytesMax: Int = 8 * 1024 * 1024
+        /// Larger request lines plus header fields get 431 with a JSON error.
+        public var headerBytesMax: Int = 32 * 1024
+        /// HTTPS when set.
+        public var tls: TLS?
+        /// Receives libmicrohttpd's own messages after startup (client errors, timeouts); nil drops them.
+        public var libraryMessageHandler: (@Sendable (String) -> Void)?
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// PEM files for HTTPS: the certificate (chain) and its unencrypted private key.
+        public struct TLS: Sendable {
+            public var certificatePath: String
+            public var keyPath: String
+
+            public init(certificatePath: String, keyPath: String) {
+                self.certificatePath = certificatePath
+                self.keyPath = keyPath
+            }
+        }
+
+        static let threadCountMax = 256
+        static let connectionsMaxLimit = 1_000_000
+        static let headerBytesMin = 1024
+
+        func validate() throws {
+            func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+                if !ok { throw HTTPServerError(.invalidConfiguration, message()) }
+            }
+            try check((0...65535).contains(port), "port \(port) is outside 0...65535")
+            try check((1...Self.threadCountMax).contains(threadCount),
+                      "threadCount \(threadCount) is outside 1...\(Self.threadCountMax)")
+            try check((threadCount...Self.connectionsMaxLimit).contains(connectionsMax),
+                      "connectionsMax \(connectionsMax) must be at least threadCount (\(threadCount)) and at most \(Self.connectionsMaxLimit)")
+            try check((1...86_400).contains(connectionTimeoutSeconds),
+                      "connectionTimeoutSeconds \(connectionTimeoutSeconds) is outside 1...86400")
+            try check((1...(1 << 40)).contains(bodyBytesMax), "bodyBytesMax \(bodyBytesMax) is outside 1...2^40")
+            try check((Self.headerBytesMin...(1 << 20)).contains(headerBytesMax),
+                      "headerBytesMax \(headerBytesMax) is outside \(Self.headerBytesMin)...1048576")
+        }
+
+        /// libmicrohttpd keeps the request line and headers in a per-connection memory pool that
+        /// also holds I/O buffers, so the pool must be larger than the header limit we enforce.
+        var connectionMemoryBytes: Int { max(32 * 1024, 2 * headerBytesMax + 16 * 1024) }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import SyncKit
+
+/// A refusal of a whole exchange (the sync protocol's `SyncRefusal`).
+public typealias HubRefusal = SyncRefusal
+
+extension Hub {
+    private struct Device {
+        var name: String
+        var replica: ReplicaID?
+        var acceptedSeq: UInt64
+        var cells: Set<String>
+        var everServed: Set<String>
+    }
+
+    /// Answers one exchange: stores the pushed operations (applied, or held in quarantine with a
+    /// reason), then returns the next page of the device's cells, all in one transaction.
+    public func handle(_ request: SyncRequest, token: String) throws -> SyncResponse {
+        try Self.checkPush(request)
+        return try replica.centralTransaction { access in
+            let device = try Self.authenticate(token: token, replica: request.device, access: access)
+            return try Self.exchange(request, device: device, access: access, wholeLog: false)
+        }
+    }
+
+    /// Imports a device's bundle (carried by hand): the same checks as a sync, then a bundle
+    /// for the device with everything of its cells, to carry back. `device` names the device
+    /// when it has never synced (its replica id is not bound yet).
+    public func importBundle(_ data: Data, device name: String? = nil, actor: String) throws -> (response: SyncResponse, reply: Data) {
+        let (header, contents) = try Bundle.decode(data)
+        guard case .devicePush(let request) = contents else {
+            throw SyncError(.invalidInput, "this is a \(header.kind.rawValue) bundle, made by the central node for a device; import it on the device")
+        }
+        try Self.checkPush(request)
+        let response = try replica.centralTransaction { access in
+            let device = try Self.identify(replica: request.device, name: name, access: access)
+            let response = try Self.exchange(request, device: device, access: access, wholeLog: true)
+            try Self.audit(access, actor: actor, action: "import-bundle",
+                           detail: "device \(device.name): \(request.push.count) ops, \(response.held.count) held")
+            return response
+        }
+        return (response, try Bundle.encode(.centralPull(device: request.device, response), createdMillis: response.serverTimeMillis))
+    }
+
+    /// A bundle for one device with every operation of its cells (importing it is idempotent).
+    public func exportBundle(device name: String, actor: String) throws -> Data {
+        let (target, response) = try replica.centralTransaction { access in
+            let device = try Self.identify(replica: nil, name: name, access: access)
+            guard let replica = device.replica else {
+                throw SyncError(.invalidInput, "device \(name) has never synced, so its replica is unknown: import a bundle from it first")
+            }
+            let request = SyncRequest(device: replica, cursors: [:], push: [], pullOpsMax: Bundle.opsMax)
+            let response = try Self.exchange(request, device: device, access: access, wholeLog: true)
+            try Self.audit(access, actor: actor, action: "export-bundle", detail: "device \(name): \(response.ops.count) ops")
+            return (replica, response)
+        }
+        return try Bundle.encode(.centralPull(device: target, response), createdMillis: response.serverTimeMillis)
+    }
+
+    private static func checkPush(_ request: SyncRequest) throws {
+        guard request.push.count <= max(SyncProtocol.pushOpsMax, Bundle.opsMax) else {
+            throw HubRefusal(413, "tooManyOps", "a request pushes at most \(SyncProtocol.pushOpsMax) operations; got \(request.push.count)")
+        }
+        guard request.push.allSatisfy({ $0.id.replica == request.device }) else {
+            throw HubRefusal(400, "foreignOps", "a device pushes only its own operations")
+        }
+    }
+
+    /// The core of an exchange, for the network path and bundles alike.
+    private static func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, wholeLog: Bool) throws -> SyncResponse {
+            var device = input
+            let now = access.nowMillis
+            let pageMax = wholeLog ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
+
+            // Push: store every operation, in sequence order.
+            var held: [SyncResponse.Held] = []
+            for op in request.push.sorted(by: { $0.id.seq < $1.id.seq }) {
+                if let reason = try Self.store(op, device: device, access: access) { held.append(.init(op: op.id, reason: reason)) }
+                if op.id.seq == device.acceptedSeq + 1 { device.acceptedSeq = op.id.seq }
+            }
+            try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
+                .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
+
+            // Pull: the next page across the device's cells (and the cell-less collections, "").
+            let scope = device.cells.union([""])
+            let maxCseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
+            var rows: [(cseq: UInt64, cell: String, op: [UInt8])] = []
+            var full = Set<String>()
+            for cell in scope.sorted() {
+                let cursor = wholeLog ? 0 : (request.cursors[cell] ?? 0)
+                // Own operations come back only into a cell the device starts afresh (cursor 0).
+                let select = try access.db.cached("""
+                    SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0) ORDER BY cseq LIMIT ?
+                    """)
+                defer { select.reset() }
+                try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(pageMax))])
+                var count = 0
+                while try select.step() {
+                    rows.append((UInt64(select.int64(at: 0)), cell, select.bytes(at: 1)))
+                    count += 1
+                }
+                if count == pageMax { full.insert(cell) }
+            }
+            rows.sort { $0.cseq < $1.cseq }
+            let page = rows.prefix(pageMax)
+            var ops: [Op] = []
+            var seen = Set<OpID>()
+            var lastIncluded: [String: UInt64] = [:]
+            for row in page {
+                lastIncluded[row.cell] = row.cseq
+                let op = try JSONDecoder().decode(Op.self, from: Data(row.op))
+                if seen.insert(op.id).inserted { ops.append(op) }
+            }
+            var cursors: [String: UInt64] = [:]
+            var more = false
+            for cell in scope {
+                let cut = rows.count > pageMax && rows.dropFirst(pageMax).contains { $0.cell == cell }
+                if cut || full.contains(cell) {
+                    more = true
+                    cursors[cell] = lastIncluded[cell] ?? (request.cursors[cell] ?? 0)
+                } else {
+                    cursors[cell] = maxCseq
+                }
+            }
+            // Verify: when the device is caught up, compare its per-cell digests with ours.
+            var resync: [String] = []
+            if let digests = request.digests, ops.isEmpty, !more {
+                for (cell, digest) in digests.sorted(by: { $0.key < $1.key }) where device.cells.contains(cell) {
+                    if try access.digest(cell: cell) != digest { resync.append(cell) }
+                }
+            }
+            if wholeLog && more {
+                throw SyncError(.limitExceeded, "device \(device.name)'s cells hold more than \(Bundle.opsMax) operations: too many for one bundle; sync over the network")
+            }
+            return SyncResponse(serverTimeMillis: now, acceptedThroughSeq: device.acceptedSeq, held: held, ops: ops,
+                                cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync)
+    }
+
+    /// Finds a device for a bundle: by its bound replica id, or by name (binding the replica).
+    private static func identify(replica: ReplicaID?, name: String?, access: CentralAccess) throws -> Device {
+        var found: String?
+        var bound: ReplicaID?
+        if let replica, let byReplica = try access.db.scalar("SELECT name FROM central_device WHERE replica = ?", [.blob(replica.bytes)])?.text {
+            found = byReplica
+            bound = replica
+        }
+        if let name {
+            guard found == nil || found == name else {
+                throw SyncError(.invalidInput, "this bundle comes from device \(found!), not \(name)")
+            }
+            guard let row = try access.db.scalar("SELECT replica FROM central_device WHERE name = ?", [.text(name)]) else {
+                throw SyncError(.notFound, "no device named \"\(name)\"")
+            }
+            if let existing = row.blob.flatMap(ReplicaID.init(bytes:)) {
+                if let replica, existing != replica { throw SyncError(.invalidInput, "device \(name) syncs as another replica; this bundle is not from it") }
+                bound = existing
+            } else if let replica {
+                try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
+                bound = replica
+            }
+            found = name
+        }
+        guard let device = found else {
+            throw SyncError(.notFound, "no enrolled device has synced as replica \(replica?.hex.prefix(8) ?? "?")…; name the device the bundle comes from")
+        }
+        let revoked = try access.db.scalar("SELECT revoked FROM central_device WHERE name = ?", [.text(device)])?.int ?? 0
+        guard revoked == 0 else { throw HubRefusal(401, "revoked", "device \(device) was revoked by an operator; its bundles are refused") }
+        return try loadDevice(device, replica: bound, access: access)
+    }
+
+    private static func loadDevice(_ name: String, replica: ReplicaID?, access: CentralAccess) throws -> Device {
+        let accepted = UInt64(try access.db.scalar("SELECT accepted_seq FROM central_device WHERE name = ?", [.text(name)])?.int ?? 0)
+        var cells = Set<String>(), ever = Set<String>()
+        let cellSelect = try access.db.cached("SELECT cell, current FROM central_device_cell WHERE name = ?")
+        defer { cellSelect.reset() }
+        try cellSelect.bind([.text(name)])
+        while try cellSelect.step() {
+            ever.insert(cellSelect.text(at: 0))
+            if cellSelect.int64(at: 1) != 0 { cells.insert(cellSelect.text(at: 0)) }
+        }
+        return Device(name: name, replica: replica, acceptedSeq: accepted, cells: cells, everServed: ever)
+    }
+
+    private static func authenticate(token: String, replica: ReplicaID, access: CentralAccess) throws -> Device {
+        let select = try access.db.cached("SELECT name, replica, revoked, token_hash FROM central_device WHERE token_hash = ?")
+        defer { select.reset() }
+        try select.bind([.blob(hash(token))])
+        guard try select.step() else {
+            throw HubRefusal(401, "unknownToken", "this device's token is not known here: enroll the device again with a new token from an operator")
+        }
+        let name = select.text(at: 0)
+        // The lookup is by hash; compare again in constant time so that no timing depends on
+        // how much of a guessed token matched.
+        guard constantTimeEqual(select.bytes(at: 3), hash(token)) else {
+            throw HubRefusal(401, "unknownToken", "this device's token is not known here: enroll the device again with a new token from an operator")
+        }
+        let bound = select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1))
+        let revoked = select.int64(at: 2) != 0
+        select.reset()
+        guard !revoked else {
+            throw HubRefusal(401, "revoked", "device \(name) was revoked by an operator; it can no longer sync")
+        }
+        if let bound, bound != replica {
+            throw HubRefusal(403, "tokenInUse", "this token belongs to another replica (\(bound.hex.prefix(8))…): enroll this device with its own token")
+        }
+        if bound == nil {
+            try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
+        }
+        return try loadDevice(name, replica: replica, access: access)
+    }
+
+    /// Stores one pushed operation. Returns the reason when it is held in quarantine (clock
+    /// drift: listed for operators, acknowledged to the device); throws a refusal of the whole
+    /// batch when it is out of scope or breaks the schema (the device keeps it queued).
+    private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> String? {
+        if try access.isStored(op.id) { return nil }
+        let before: String?
+        if case .some(.some(let cellField)) = access.cellField(of: op.collection) {
+            before = try access.cell(of: op.collection, op.entity)
+            let assigned = op.assignments.compactMap { a -> String? in
+                if a.field == cellField, case .set(.text(let cell), _) = a.change { return cell }
+                return nil
+            }.first
+            let refusal: String?
+            if let before, !device.everServed.contains(before) {
+                refusal = "record \(op.collection)/\(op.entity) is in cell \(before), which device \(device.name) does not serve"
+            } else if let assigned, !device.everServed.contains(assigned) {
+                refusal = "operation \(op.id) moves \(op.collection)/\(op.entity) to cell \(assigned), which device \(device.name) does not serve"
+            } else if before == nil && assigned == nil {
+                refusal = "operation \(op.id) creates \(op.collection)/\(op.entity) without a grid cell"
+            } else {
+                refusal = nil
+            }
+            if let refusal {
+                throw HubRefusal(422, "outOfScope", refusal + "; ask an operator to assign the cell. Nothing from this batch was stored")
+            }
+        } else {
+            before = nil
+        }
+        switch try access.apply(op) {
+        case .duplicate: return nil
+        case .quarantined(.clockDrift): return QuarantineReason.clockDrift.rawValue
+        case .quarantined(let reason):
+            let detail = try access.quarantineDetail(op.id) ?? reason.rawValue
+            throw HubRefusal(422, reason.rawValue, "operation \(op.id) was refused: \(detail). Nothing from this batch was stored")
+        case .applied:
+            try log(op, before: before, access: access)
+            return nil
+        }
+    }
+
+    /// Gives an applied operation its central sequence number under its record's cell; when the
+    /// operation moved the record, also under the old cell, and the record's whole history is
+    /// logged again under the new cell.
+    static func log(_ op: Op, before: String?, access: CentralAccess) throws {
+        let after = try access.cell(of: op.collection, op.entity) ?? ""
+        let json = [UInt8](try op.jsonData())
+        if let before, before != after {
+            try append(op, json: json, cell: before, access: access)
+            for earlier in try access.operations(of: op.collection, op.entity).sorted(by: { $0.stamp < $1.stamp }) {
+                try append(earlier, json: earlier.id == op.id ? json : [UInt8](try earlier.jsonData()), cell: after, access: access)
+            }
+        } else {
+            try append(op, json: json, cell: after, access: access)
+        }
+    }
+
+    private static func append(_ op: Op, json: [UInt8], cell: String, access: CentralAccess) throws {
+        try access.db.cached("INSERT INTO central_log(cell, replica, seq, op) VALUES (?, ?, ?, ?)")
+            .run([.text(cell), .blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .blob(json)])
+    }
+}

@@ -1,0 +1,136 @@
+import SyncKit
+
+/// Doorplates: add, edit, read, scan.
+extension FieldStore {
+    /// Registers a new doorplate. Two devices that register the same code offline create one
+    /// record: their details merge, and details that differ become conflicts for review.
+    @discardableResult
+    public func addDoorplate(_ draft: DoorplateDraft) throws -> Doorplate {
+        let checked = try Self.validated(draft)
+        try replica.write { tx in
+            let id = try replica.naturalID(FieldModel.doorplates, ["code": .text(checked.code.canonical)])
+            if try tx.record(FieldModel.doorplates, id) != nil {
+                throw FieldError(.alreadyExists, field: "code",
+                    "doorplate \(checked.code.canonical) is already registered; open it and edit it instead")
+            }
+            // Unset fields are not written: a detail only one device filled in is not a conflict.
+            try tx.insert(FieldModel.doorplates, Self.values(of: checked).filter { !$0.value.isNull })
+        }
+        return try requireDoorplate(checked.code)
+    }
+
+    /// Edits a doorplate: `edit` changes a copy of its details; only the fields that changed are
+    /// written. The code cannot change (a new code is a new plate); status moves must be legal.
+    ///
+    ///     try store.updateDoorplate(code) { $0.status = .installed; $0.installedOn = today }
+    @discardableResult
+    public func updateDoorplate(_ code: DoorplateCode, _ edit: (inout DoorplateDraft) throws -> Void) throws -> Doorplate {
+        try replica.write { tx in
+            let id = try replica.naturalID(FieldModel.doorplates, ["code": .text(code.canonical)])
+            guard let record = try tx.record(FieldModel.doorplates, id) else { throw Self.unknownPlate(code) }
+            let current = try Self.doorplate(from: record, conflicts: [])
+            var draft = current.details
+            try edit(&draft)
+            guard draft.code == code else {
+                throw FieldError(.invalidValue, field: "code",
+                    "a doorplate's code cannot change; retire \(code.canonical) and register the new code as a new plate")
+            }
+            let checked = try Self.validated(draft)
+            if checked.status != current.status, !current.status.allows(checked.status) {
+                throw FieldError(.illegalTransition, field: "status",
+                    "doorplate status cannot go from \(current.status.rawValue) to \(checked.status.rawValue)")
+            }
+            let changed = Self.changes(from: Self.values(of: current.details), to: Self.values(of: checked))
+            if !changed.isEmpty { try tx.update(FieldModel.doorplates, id, changed) }
+        }
+        return try requireDoorplate(code)
+    }
+
+    /// The doorplate with this code, or nil when this device does not know it.
+    public func doorplate(_ code: DoorplateCode) throws -> Doorplate? {
+        let id = try replica.naturalID(FieldModel.doorplates, ["code": .text(code.canonical)])
+        guard let record = try replica.record(FieldModel.doorplates, id) else { return nil }
+        return try Self.doorplate(from: record, conflicts: conflictedFields(FieldModel.doorplates, id))
+    }
+
+    /// Doorplates (of one cell), in code order.
+    public func doorplates(cell: GridCell? = nil) throws -> [Doorplate] {
+        let conflicts = try conflictedFields(FieldModel.doorplates)
+        var result: [Doorplate] = []
+        try forEachRecord(FieldModel.doorplates, cell: cell) { record in
+            result.append(try Self.doorplate(from: record, conflicts: conflicts[record.id] ?? []))
+        }
+        return result.sorted { $0.code < $1.code }
+    }
+
+    /// Reads a scanned QR payload (throws `DoorplateError` when it was misread) and finds the
+    /// plate and the households living behind it.
+    public func scan(_ payload: String) throws -> ScanResult {
+        let code = try QRPayload.parse(payload)
+        guard let plate = try doorplate(code) else { return .unknown(code) }
+        return .known(plate, households: try households(at: code))
+    }
+
+    // MARK: Mapping
+
+    func requireDoorplate(_ code: DoorplateCode) throws -> Doorplate {
+        guard let plate = try doorplate(code) else { throw Self.unknownPlate(code) }
+        return plate
+    }
+
+    static func unknownPlate(_ code: DoorplateCode) -> FieldError {
+        FieldError(.notFound, field: "code", "doorplate \(code.canonical) is not on this device; sync, or register it first")
+    }
+
+    static func validated(_ draft: DoorplateDraft) throws -> DoorplateDraft {
+        var checked = draft
+        let address = draft.address
+        checked.address = Address(
+            district: try FieldRules.optionalPart(address.district, field: "district", what: "district"),
+            street: try FieldRules.optionalPart(address.street, field: "street", what: "street"),
+            buildingNumber: try FieldRules.optionalPart(address.buildingNumber, field: "building_number", what: "building number"),
+            block: try FieldRules.optionalPart(address.block, field: "block", what: "block"),
+            unit: try FieldRules.optionalPart(address.unit, field: "unit", what: "unit"),
+            floor: try FieldRules.optionalPart(address.floor, field: "floor", what: "floor"),
+            room: try FieldRules.optionalPart(address.room, field: "room", what: "room"),
+            remainder: try FieldRules.optionalPart(address.remainder, field: "remainder", what: "address remainder"))
+        checked.latitude = try FieldRules.coordinate(draft.latitude, field: "latitude", range: -90...90)
+        checked.longitude = try FieldRules.coordinate(draft.longitude, field: "longitude", range: -180...180)
+        checked.notes = try FieldRules.notes(draft.notes)
+        return checked
+    }
+
+    static func values(of plate: DoorplateDraft) -> [String: Value] {
+        let address = plate.address
+        return [
+            "code": .text(plate.code.canonical), "cell": .text(plate.cell.id),
+            "district": text(address.district), "street": text(address.street),
+            "building_number": text(address.buildingNumber), "block": text(address.block),
+            "unit": text(address.unit), "floor": text(address.floor), "room": text(address.room),
+            "remainder": text(address.remainder),
+            "address_key": .text(AddressNormalizer.matchingKey(for: address)),
+            "latitude": plate.latitude.map(Value.real) ?? .null, "longitude": plate.longitude.map(Value.real) ?? .null,
+            "status": .text(plate.status.rawValue), "installed_on": text(plate.installedOn?.description),
+            "notes": text(plate.notes),
+        ]
+    }
+
+    static func doorplate(from record: Record, conflicts: [String]) throws -> Doorplate {
+        let fields = RecordFields(record)
+        let address = Address(
+            district: fields.text("district"), street: fields.text("street"), buildingNumber: fields.text("building_number"),
+            block: fields.text("block"), unit: fields.text("unit"), floor: fields.text("floor"), room: fields.text("room"),
+            remainder: fields.text("remainder"))
+        let draft = DoorplateDraft(
+            code: try fields.code("code"), address: address, latitude: fields.real("latitude"), longitude: fields.real("longitude"),
+            status: try fields.enumeration("status", DoorplateStatus.self), installedOn: try fields.day("installed_on"),
+            notes: fields.text("notes") ?? "")
+        return Doorplate(details: draft, conflictedFields: conflicts.sorted())
+    }
+
+    /// Empty text is stored as null, so "no value" has one form.
+    static func text(_ text: String?) -> Value {
+        guard let text, !text.isEmpty else { return .null }
+        return .text(text)
+    }
+}

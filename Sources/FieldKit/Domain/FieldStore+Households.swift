@@ -1,0 +1,175 @@
+import SyncKit
+
+/// Households: capture with duplicate suspicion, edit, visits, reads.
+extension FieldStore {
+    /// Households on this device that a new household described by `draft` may duplicate:
+    /// same doorplate with the same unit and room, or the same head name in the same cell
+    /// (both after normalization). A cell holds a few hundred households, read through
+    /// SyncKit's cell index; the keys compared were computed when each household was written.
+    public func suspectedDuplicates(of draft: HouseholdDraft) throws -> [DuplicateSuspect] {
+        try suspects(of: try Self.validated(draft), excluding: nil)
+    }
+
+    /// Creates a household, unless it looks like one already on this device: then, with the
+    /// default `.stop`, nothing is written and the suspects come back so the collector can pick
+    /// the existing record. Creating it anyway is the explicit `.createAnyway`.
+    public func addHousehold(_ draft: HouseholdDraft, ifSuspected policy: HouseholdCapture.SuspectPolicy = .stop) throws -> HouseholdCapture {
+        let checked = try Self.validated(draft)
+        let created: EntityID? = try replica.write { tx in
+            let suspects = try suspects(of: checked, excluding: nil)
+            if !suspects.isEmpty, policy == .stop { return nil }
+            let distinct = suspects.prefix(FieldRules.distinctFromMax).map { Value.text($0.household.id.rawValue) }
+            let id = try tx.insert(FieldModel.households, Self.values(of: checked).filter { !$0.value.isNull },
+                                   elements: ["tags": checked.tags.sorted().map(Value.text), "distinct_from": Array(distinct)])
+            return id
+        }
+        guard let id = created else { return .suspects(try suspects(of: checked, excluding: nil)) }
+        return .created(try requireHousehold(id))
+    }
+
+    /// Edits a household: `edit` changes a copy of its details; only changed fields are written
+    /// (tags as adds and removes, so a tag added elsewhere meanwhile survives).
+    ///
+    ///     try store.updateHousehold(id) { $0.memberCount = 4; $0.tags.insert("elderly") }
+    @discardableResult
+    public func updateHousehold(_ id: EntityID, _ edit: (inout HouseholdDraft) throws -> Void) throws -> Household {
+        try replica.write { tx in
+            guard let record = try tx.record(FieldModel.households, id) else { throw Self.unknownHousehold(id) }
+            let current = try Self.household(from: record, conflicts: [])
+            var draft = current.details
+            try edit(&draft)
+            let checked = try Self.validated(draft)
+            let changed = Self.changes(from: Self.values(of: current.details), to: Self.values(of: checked))
+            if !changed.isEmpty { try tx.update(FieldModel.households, id, changed) }
+            for tag in checked.tags.subtracting(current.details.tags).sorted() {
+                try tx.add(FieldModel.households, id, "tags", .text(tag))
+            }
+            for tag in current.details.tags.subtracting(checked.tags).sorted() {
+                try tx.remove(FieldModel.households, id, "tags", .text(tag))
+            }
+        }
+        return try requireHousehold(id)
+    }
+
+    /// Counts a visit (visits from every device add up) and records its day; the last visit is
+    /// the latest day recorded anywhere.
+    @discardableResult
+    public func recordVisit(_ id: EntityID, on day: CalendarDay) throws -> Household {
+        try replica.write { tx in
+            guard try tx.record(FieldModel.households, id) != nil else { throw Self.unknownHousehold(id) }
+            try tx.increment(FieldModel.households, id, "visit_count")
+            try tx.add(FieldModel.households, id, "visit_days", .text(day.description))
+        }
+        return try requireHousehold(id)
+    }
+
+    /// The household with this id, or nil.
+    public func household(_ id: EntityID) throws -> Household? {
+        guard let record = try replica.record(FieldModel.households, id) else { return nil }
+        return try Self.household(from: record, conflicts: conflictedFields(FieldModel.households, id))
+    }
+
+    /// Households (of one cell), by doorplate, then unit and room, then id.
+    public func households(cell: GridCell? = nil) throws -> [Household] {
+        let conflicts = try conflictedFields(FieldModel.households)
+        var result: [Household] = []
+        try forEachRecord(FieldModel.households, cell: cell) { record in
+            result.append(try Self.household(from: record, conflicts: conflicts[record.id] ?? []))
+        }
+        return result.sorted(by: Self.householdOrder)
+    }
+
+    /// Households behind one doorplate.
+    public func households(at code: DoorplateCode) throws -> [Household] {
+        let conflicts = try conflictedFields(FieldModel.households)
+        var result: [Household] = []
+        try forEachRecord(FieldModel.households, cell: GridCell(of: code)) { record in
+            guard record["doorplate"].text == code.canonical else { return }
+            result.append(try Self.household(from: record, conflicts: conflicts[record.id] ?? []))
+        }
+        return result.sorted(by: Self.householdOrder)
+    }
+
+    // MARK: Duplicates at capture
+
+    func suspects(of draft: HouseholdDraft, excluding: EntityID?) throws -> [DuplicateSuspect] {
+        let dwelling = Self.dwellingKey(draft)
+        let nameKey = TextNormalizer.normalizedName(draft.headName)
+        var found: [DuplicateSuspect] = []
+        try forEachRecord(FieldModel.households, cell: draft.cell) { record in
+            guard record.id != excluding else { return }
+            var reasons: [DuplicateSuspect.Reason] = []
+            if record["dwelling_key"].text == dwelling { reasons.append(.sameDwelling) }
+            if !nameKey.isEmpty, record["head_name_key"].text == nameKey { reasons.append(.sameHeadNameInCell) }
+            guard !reasons.isEmpty else { return }
+            found.append(DuplicateSuspect(household: try Self.household(from: record, conflicts: []), reasons: reasons))
+        }
+        return found
+    }
+
+    // MARK: Mapping
+
+    func requireHousehold(_ id: EntityID) throws -> Household {
+        guard let household = try household(id) else { throw Self.unknownHousehold(id) }
+        return household
+    }
+
+    static func unknownHousehold(_ id: EntityID) -> FieldError {
+        FieldError(.notFound, "household \(id) is not on this device; sync, or search for it by doorplate")
+    }
+
+    static func householdOrder(_ a: Household, _ b: Household) -> Bool {
+        let ka = (a.doorplate.canonical, a.details.unit ?? "", a.details.room ?? "", a.id.rawValue)
+        let kb = (b.doorplate.canonical, b.details.unit ?? "", b.details.room ?? "", b.id.rawValue)
+        return ka < kb
+    }
+
+    /// The matching key of a dwelling: the canonical doorplate code and the unit and room keys.
+    static func dwellingKey(_ draft: HouseholdDraft) -> String {
+        let parts = AddressNormalizer.normalized(Address(unit: draft.unit, room: draft.room))
+        return [draft.doorplate.canonical, parts.unit ?? "", parts.room ?? ""].joined(separator: "|")
+    }
+
+    static func validated(_ draft: HouseholdDraft) throws -> HouseholdDraft {
+        var checked = draft
+        checked.unit = try FieldRules.optionalPart(draft.unit, field: "unit", what: "unit")
+        checked.room = try FieldRules.optionalPart(draft.room, field: "room", what: "room")
+        checked.headName = try FieldRules.name(draft.headName)
+        checked.memberCount = try FieldRules.memberCount(draft.memberCount)
+        if let phone = draft.phone, !phone.trimmingCharacters(in: .whitespaces).isEmpty {
+            checked.phone = try FieldRules.phoneDigits(phone)
+        } else {
+            checked.phone = nil
+        }
+        checked.tags = try FieldRules.tags(draft.tags)
+        checked.notes = try FieldRules.notes(draft.notes)
+        return checked
+    }
+
+    /// Register values of a validated draft (sets and the counter are written separately).
+    static func values(of draft: HouseholdDraft) -> [String: Value] {
+        [
+            "cell": .text(draft.cell.id), "doorplate": .text(draft.doorplate.canonical),
+            "unit": text(draft.unit), "room": text(draft.room), "dwelling_key": .text(dwellingKey(draft)),
+            "head_name": .text(draft.headName), "head_name_key": .text(TextNormalizer.normalizedName(draft.headName)),
+            "member_count": .int(Int64(draft.memberCount)), "phone": text(draft.phone),
+            "status": .text(draft.status.rawValue), "notes": text(draft.notes),
+        ]
+    }
+
+    static func household(from record: Record, conflicts: [String]) throws -> Household {
+        let fields = RecordFields(record)
+        let draft = HouseholdDraft(
+            doorplate: try fields.code("doorplate"), unit: fields.text("unit"), room: fields.text("room"),
+            headName: try fields.requiredText("head_name"), memberCount: try fields.int("member_count"),
+            phone: fields.text("phone"), status: try fields.enumeration("status", HouseholdStatus.self),
+            tags: Set(fields.elements("tags")), notes: fields.text("notes") ?? "")
+        return Household(
+            id: record.id, details: draft, visitCount: (try? fields.int("visit_count")) ?? 0,
+            visitDays: try fields.elements("visit_days").map { text in
+                do { return try CalendarDay(parsing: text) } catch { throw fields.invalid("visit_days", text) }
+            },
+            distinctFrom: Set(fields.elements("distinct_from").compactMap { try? EntityID($0) }),
+            conflictedFields: conflicts.sorted())
+    }
+}

@@ -1,0 +1,39 @@
+import SyncKit
+
+/// Bulk loading: a district's doorplates and households in one transaction.
+extension FieldStore {
+    /// Visit days one imported household may carry.
+    static let importVisitDaysMax = 100
+
+    /// Writes doorplates and households in one local transaction: all of them, or (on any
+    /// error) none. Households keep their ids, visit counts and days, tags and distinct-from
+    /// lists, so an export imported into a fresh replica exports identically. No duplicate
+    /// suspicion is raised here: run `detectDuplicates()` after an import if wanted.
+    public func importRecords(doorplates: [DoorplateDraft], households: [Household]) throws {
+        let checkedPlates = try doorplates.map(Self.validated)
+        let checkedHouseholds = try households.map { household -> Household in
+            var checked = household
+            checked.details = try Self.validated(household.details)
+            guard household.visitCount >= 0, household.visitDays.count <= Self.importVisitDaysMax,
+                  household.distinctFrom.count <= FieldRules.distinctFromMax else {
+                throw FieldError(.invalidValue, field: "visit_count",
+                    "household \(household.id) has a negative visit count, more than \(Self.importVisitDaysMax) visit days or more than \(FieldRules.distinctFromMax) distinct-from ids")
+            }
+            return checked
+        }
+        try replica.write { tx in
+            for plate in checkedPlates {
+                try tx.insert(FieldModel.doorplates, Self.values(of: plate).filter { !$0.value.isNull })
+            }
+            for household in checkedHouseholds {
+                var values = Self.values(of: household.details).filter { !$0.value.isNull }
+                if household.visitCount != 0 { values["visit_count"] = .int(Int64(household.visitCount)) }
+                try tx.insert(FieldModel.households, id: household.id, values, elements: [
+                    "tags": household.details.tags.map(Value.text).sorted(),
+                    "visit_days": household.visitDays.map { .text($0.description) },
+                    "distinct_from": household.distinctFrom.map { .text($0.rawValue) }.sorted(),
+                ])
+            }
+        }
+    }
+}

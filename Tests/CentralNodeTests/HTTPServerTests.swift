@@ -1,0 +1,260 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
+import Testing
+@testable import CentralNode
+
+@Suite struct HTTPServerTests {
+    @Test func getAndPostRoundTripOnAnEphemeralLoopbackPort() async throws {
+        let server = try startTestServer()
+        #expect(server.boundPort > 0)
+
+        let hello = try await fetch(server, "/hello")
+        #expect(hello.status == 200)
+        #expect(hello.text == "hello")
+        #expect(hello.header("Content-Type") == "text/plain; charset=utf-8")
+
+        let payload = EchoPayload(message: "Haushalt 12 – Süd", numbers: [1, 2, 3])
+        let echoed = try await fetch(server, "/echo", method: "POST", body: try JSONEncoder().encode(payload),
+                                     headers: ["Content-Type": "application/json"])
+        #expect(echoed.status == 200)
+        #expect(echoed.header("Content-Type") == "application/json")
+        #expect(try JSONDecoder().decode(EchoPayload.self, from: echoed.body) == payload)
+
+        let malformed = try await fetch(server, "/echo", method: "POST", body: Data("{not json".utf8))
+        #expect(malformed.status == 400)
+        #expect(try JSONDecoder().decode(ErrorBody.self, from: malformed.body).error.code == "malformed_json")
+        await server.stop()
+    }
+
+    @Test func requestCarriesPathQueryHeadersBodyAndRemoteAddress() async throws {
+        let server = try startTestServer()
+        let response = try await fetch(server, "/inspect?name=J%C3%B6rg+M&cell=A7", method: "PATCH",
+                                       body: Data(repeating: 7, count: 300), headers: ["X-Field-Team": "north"])
+        #expect(response.status == 200)
+        let report = try JSONDecoder().decode(RequestReport.self, from: response.body)
+        #expect(report.method == "PATCH")
+        #expect(report.path == "/inspect")
+        #expect(report.query == "name=J%C3%B6rg+M&cell=A7")
+        #expect(report.name == "Jörg M")
+        #expect(report.team == "north")
+        #expect(report.remoteAddress == "127.0.0.1")
+        #expect(report.bodyBytes == 300)
+        await server.stop()
+    }
+
+    @Test func unknownRouteGets404AndWrongMethodGets405() async throws {
+        let server = try startTestServer()
+        let missing = try await fetch(server, "/no/such/route")
+        #expect(missing.status == 404)
+        let error = try JSONDecoder().decode(ErrorBody.self, from: missing.body)
+        #expect(error.error.code == "not_found")
+        #expect(error.error.message.contains("/no/such/route"))
+
+        let wrongMethod = try await fetch(server, "/hello", method: "DELETE")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("Allow") == "GET")
+        await server.stop()
+    }
+
+    @Test func bodyOverTheLimitGets413WithAReadableError() async throws {
+        let server = try startTestServer { $0.bodyBytesMax = 1024 }
+        let response = try await fetch(server, "/echo", method: "POST", body: Data(repeating: 65, count: 64 * 1024))
+        #expect(response.status == 413)
+        let error = try JSONDecoder().decode(ErrorBody.self, from: response.body)
+        #expect(error.error.code == "body_too_large")
+        #expect(error.error.message.contains("the limit is 1024"))
+
+        // A body exactly at the limit is accepted, and the server goes on serving.
+        let atLimit = try await fetch(server, "/inspect", method: "PATCH", body: Data(repeating: 1, count: 1024))
+        #expect(atLimit.status == 200)
+        #expect(try JSONDecoder().decode(RequestReport.self, from: atLimit.body).bodyBytes == 1024)
+        await server.stop()
+    }
+
+    @Test func chunkedBodyOverTheLimitGets413() async throws {
+        let server = try startTestServer { $0.bodyBytesMax = 1024 }
+        let chunk = String(repeating: "x", count: 1000)
+        let request = "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + (0..<3).map { _ in "3e8\r\n\(chunk)\r\n" }.joined() + "0\r\n\r\n"
+        let reply = try rawExchange(port: server.boundPort, Array(request.utf8))
+        #expect(reply.hasPrefix("HTTP/1.1 413"))
+        #expect(reply.contains("body_too_large"))
+        await server.stop()
+    }
+
+    @Test func oversizedHeadersGet431AndHugeOnesAreRefused() async throws {
+        let server = try startTestServer { $0.headerBytesMax = 4096 }
+        let tooLarge = try await fetch(server, "/hello", headers: ["X-Padding": String(repeating: "p", count: 6000)])
+        #expect(tooLarge.status == 431)
+        #expect(try JSONDecoder().decode(ErrorBody.self, from: tooLarge.body).error.code == "headers_too_large")
+
+        // Beyond the connection's memory pool libmicrohttpd refuses the request itself.
+        let huge = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "p", count: 200_000))\r\n\r\n"
+        let reply = try rawExchange(port: server.boundPort, Array(huge.utf8))
+        #expect(reply.isEmpty || reply.hasPrefix("HTTP/1.1 4"), "unexpected reply: \(reply.prefix(200))")
+
+        #expect(try await fetch(server, "/hello").status == 200)
+        await server.stop()
+    }
+
+    @Test func malformedInputIsRefusedWithoutHarm() async throws {
+        let server = try startTestServer {
+            $0.bodyBytesMax = 4096
+            $0.connectionTimeoutSeconds = 1  // input the parser is still waiting on is dropped soon
+        }
+        let inputs: [[UInt8]] = [
+            Array("\u{0}\u{1}\u{2}garbage\r\n\r\n".utf8),
+            Array("GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".utf8),
+            Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".utf8),
+            Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n".utf8),
+            Array("GET /\u{7f}\r\n".utf8) + [0xff, 0xfe, 0x0d, 0x0a, 0x0d, 0x0a],
+            Array("GET /inspect?name=%ZZ%FF HTTP/1.1\r\nConnection: close\r\nX-Field-Team: ".utf8) + [0xc3, 0x28] + Array("\r\n\r\n".utf8),
+            Array("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n".utf8),
+            Array("GET /hello HTTP/9.9\r\n\r\n".utf8),
+            Array(repeating: UInt8(ascii: "A"), count: 100_000),
+        ]
+        for input in inputs {
+            let reply = try rawExchange(port: server.boundPort, input)
+            #expect(reply.isEmpty || reply.hasPrefix("HTTP/1."), "unexpected reply: \(reply.prefix(200))")
+        }
+        #expect(try await fetch(server, "/hello").status == 200)
+        #expect(await eventually { server.requestStatesAlive == 0 && server.requestsInFlight == 0 })
+        await server.stop()
+    }
+
+    @Test func aSilentConnectionIsClosedAfterTheConnectionTimeout() async throws {
+        let server = try startTestServer { $0.connectionTimeoutSeconds = 1 }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let reply = try rawExchange(port: server.boundPort, Array("GET /hello HTTP/1.1\r\nHost: x\r\n".utf8))
+        #expect(reply.isEmpty)
+        #expect(clock.now - started < .seconds(4), "the half-sent request was not timed out")
+        #expect(await eventually { server.requestStatesAlive == 0 })
+        await server.stop()
+    }
+
+    @Test func twoHundredConcurrentRequestsAreAllAnswered() async throws {
+        let server = try startTestServer()
+        let session = makeSession()
+        let requestCount = 200
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<requestCount {
+                group.addTask {
+                    let payload = EchoPayload(message: "request \(index)", numbers: [index, index * 2])
+                    let response = try await fetch(server, "/echo", method: "POST",
+                                                   body: try JSONEncoder().encode(payload), session: session)
+                    return response.status == 200
+                        && (try? JSONDecoder().decode(EchoPayload.self, from: response.body)) == payload
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(answered == requestCount)
+        #expect(await eventually { server.requestStatesAlive == 0 })
+        await server.stop()
+    }
+
+    @Test func stopLetsASlowRequestFinishAndRefusesNewConnections() async throws {
+        let slowStarted = Atomic<Bool>(false)
+        let mayFinish = Atomic<Bool>(false)
+        var router = testRouter()
+        router.add("GET", "/slow") { _ in
+            slowStarted.store(true, ordering: .releasing)
+            // Still working when stop() begins, whatever the machine's load; bounded at 10 s.
+            for _ in 0..<1000 where !mayFinish.load(ordering: .acquiring) { usleep(10_000) }
+            usleep(200_000)
+            return .text("finished")
+        }
+        let server = try startTestServer(router: router)
+        let port = server.boundPort
+        async let slow = fetch(server, "/slow")
+        #expect(await eventually { slowStarted.load(ordering: .acquiring) })
+
+        async let stopped: Void = server.stop(drainTimeout: .seconds(10))
+        #expect(await eventually { server.isDraining })
+        // While the slow request drains, a new connection is refused at once.
+        await #expect(throws: URLError.self) { _ = try await fetch(port: port, "/hello") }
+        #expect(server.requestsInFlight == 1)
+        mayFinish.store(true, ordering: .releasing)
+
+        let slowResponse = try await slow
+        #expect(slowResponse.status == 200)
+        #expect(slowResponse.text == "finished")
+        #expect(slowResponse.header("Connection")?.lowercased() == "close")
+        await stopped
+        #expect(server.requestStatesAlive == 0)
+        do {
+            _ = try await fetch(port: port, "/hello")
+            Issue.record("a request after stop() was answered")
+        } catch let error as URLError {
+            #expect(error.code == .cannotConnectToHost)
+        }
+    }
+
+    @Test func stopGivesUpOnAHungRequestAfterTheDrainTimeout() async throws {
+        let release = Atomic<Bool>(false)
+        var router = testRouter()
+        router.add("GET", "/hang") { _ in
+            for _ in 0..<300 where !release.load(ordering: .acquiring) { usleep(10_000) }
+            return .text("late")
+        }
+        let server = try startTestServer(router: router)
+        let hung = Task { try await fetch(server, "/hang") }
+        #expect(await eventually { server.requestsInFlight == 1 })
+        let clock = ContinuousClock()
+        let started = clock.now
+        let stopping = Task { await server.stop(drainTimeout: .milliseconds(300)) }
+        try await Task.sleep(for: .milliseconds(600))
+        release.store(true, ordering: .releasing)  // lets the pool thread return so the daemon can stop
+        await stopping.value
+        #expect(clock.now - started < .seconds(4))
+        _ = await hung.result
+        #expect(server.requestStatesAlive == 0)
+    }
+
+    @Test func stopIsIdempotentAndThePortCanBeReused() async throws {
+        let first = try startTestServer()
+        let port = first.boundPort
+        #expect(try await fetch(first, "/hello").status == 200)
+        await first.stop()
+        await first.stop()
+        let second = try startTestServer { $0.port = port }
+        #expect(second.boundPort == port)
+        #expect(try await fetch(second, "/hello").status == 200)
+        await second.stop()
+    }
+
+    @Test func portInUseAndBadLimitsGiveClearErrors() async throws {
+        let server = try startTestServer()
+        do {
+            _ = try startTestServer { $0.port = server.boundPort }
+            Issue.record("a second server started on a taken port")
+        } catch let error as HTTPServerError {
+            #expect(error.code == .listenFailed)
+            #expect(error.message.contains("127.0.0.1:\(server.boundPort)"))
+        }
+        #expect { try startTestServer { $0.connectionsMax = 2 } } throws: { error in
+            (error as? HTTPServerError)?.code == .invalidConfiguration
+                && "\(error)".contains("connectionsMax 2 must be at least threadCount (4)")
+        }
+        #expect { try startTestServer { $0.port = 70_000 } } throws: { error in
+            (error as? HTTPServerError)?.code == .invalidConfiguration && "\(error)".contains("port 70000")
+        }
+        await server.stop()
+    }
+
+    @Test func shutdownSignalReportsTheSignalItWaitsFor() async throws {
+        // SIGUSR2 stands in for SIGTERM so that a failure cannot terminate the test process.
+        let signal = ShutdownSignal(signals: [SIGUSR2])
+        defer { signal.cancel() }
+        kill(getpid(), SIGUSR2)
+        #expect(await eventually { signal.receivedSignal == SIGUSR2 })
+        // Once the signal has arrived, wait() returns at once.
+        if signal.receivedSignal != nil {
+            #expect(await signal.wait() == SIGUSR2)
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+@testable import CentralNode
+
+/// JSON the echo route sends back unchanged.
+struct EchoPayload: Codable, Equatable, Sendable {
+    var message: String
+    var numbers: [Int]
+}
+
+/// What the inspect route reports about the request it received.
+struct RequestReport: Codable, Sendable {
+    var method: String
+    var path: String
+    var query: String
+    var name: String?
+    var team: String?
+    var remoteAddress: String
+    var bodyBytes: Int
+}
+
+/// The routes most tests use.
+func testRouter() -> Router {
+    var router = Router()
+    router.add("GET", "/hello") { _ in .text("hello") }
+    router.add("POST", "/echo") { request in
+        guard let payload = try? JSONDecoder().decode(EchoPayload.self, from: request.body) else {
+            return .error(.badRequest, code: "malformed_json", message: "body is not an echo payload")
+        }
+        return .json(payload)
+    }
+    let inspect: HTTPHandler = { request in
+        .json(RequestReport(method: request.method, path: request.path, query: request.query,
+                            name: request.queryValue(named: "name"), team: request.headers["x-field-team"],
+                            remoteAddress: request.remoteAddress, bodyBytes: request.body.count))
+    }
+    router.add("GET", "/inspect", inspect)
+    router.add("PATCH", "/inspect", inspect)
+    return router
+}
+
+/// A server on an ephemeral loopback port.
+func startTestServer(
+    router: Router = testRouter(), configure: (inout HTTPServer.Configuration) -> Void = { _ in }
+) throws -> HTTPServer {
+    var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
+    configuration.threadCount = 4
+    configuration.connectionTimeoutSeconds = 10
+    configure(&configuration)
+    return try HTTPServer.start(configuration, handler: router.respond(to:))
+}
+
+/// A response as the tests look at it.
+struct FetchedResponse: Sendable {
+    var status: Int
+    var body: Data
+    var headers: [String: String]
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.key.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// One request with URLSession; a fresh ephemeral session unless one is given.
+func fetch(
+    _ server: HTTPServer, _ path: String, method: String = "GET", body: Data? = nil,
+    headers: [String: String] = [:], session: URLSession? = nil
+) async throws -> FetchedResponse {
+    try await fetch(port: server.boundPort, path, method: method, body: body, headers: headers, session: session)
+}
+
+func fetch(
+    port: Int, _ path: String, method: String = "GET", body: Data? = nil,
+    headers: [String: String] = [:], session: URLSession? = nil
+) async throws -> FetchedResponse {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = body
+    request.timeoutInterval = 20
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    let session = session ?? makeSession()
+    let (data, response) = try await session.data(for: request)
+    let http = try #require(response as? HTTPURLResponse)
+    var fields: [String: String] = [:]
+    for (name, value) in http.allHeaderFields { fields["\(name)"] = "\(value)" }
+    return FetchedResponse(status: http.statusCode, body: data, headers: fields)
+}
+
+func makeSession() -> URLSession {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = 20
+    configuration.timeoutIntervalForResource = 30
+    return URLSession(configuration: configuration)
+}
+
+/// Decodes the `{"error":{"code":...,"message":...}}` body of an error response.
+struct ErrorBody: Decodable {
+    struct Detail: Decodable {
+        var code: String
+        var message: String
+    }
+    var error: Detail
+}
+
+/// Sends raw bytes over a fresh loopback TCP connection and returns everything the server
+/// sends back before it closes the connection (or 5 s pass).
+func rawExchange(port: Int, _ bytes: [UInt8]) throws -> String {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    try #require(socketFD >= 0)
+    defer { close(socketFD) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    try #require(connected == 0, "cannot connect to 127.0.0.1:\(port)")
+    _ = bytes.withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var received: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while received.count < 1 << 20 {
+        let count = recv(socketFD, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        received += buffer[0..<count]
+    }
+    return String(decoding: received, as: UTF8.self)
+}
+
+/// Polls a condition every 10 ms until it holds or the timeout passes.
+func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// Runs a command and returns its exit status, stdout and stderr.
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// The full path of a command on PATH, if installed.
+func findExecutable(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for directory in path.split(separator: ":") + ["/usr/bin", "/bin"] {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
