@@ -1,0 +1,25 @@
+/// Every benchmark, in the order they run when none is named. The names are fixed: results are
+/// compared across commits by name.
+enum BenchmarkSuite {
+    static let all: [Benchmark] = [
+        Benchmark(name: "local_write_batched",
+                  summary: "100,000 single-field updates on 10,000 records, 1,000 per transaction",
+                  run: LocalWriteBatched.run),
+        Benchmark(name: "local_write_per_txn",
+                  summary: "5,000 single-field updates, one transaction each",
+                  run: LocalWritePerTransaction.run),
+        Benchmark(name: "local_insert_batched",
+                  summary: "100,000 new whole records, 1,000 per transaction",
+                  run: LocalInsertBatched.run),
+        Benchmark(name: "remote_apply",
+                  summary: "100,000 shuffled ops from 4 replicas applied to a fresh replica",
+                  run: RemoteApply.run),
+        Benchmark(name: "metadata_overhead",
+                  summary: "file bytes after 100,000 inserts and 20,000 updates",
+                  run: MetadataOverhead.run),
+    ]
+
+    static func named(_ name: String) -> Benchmark? {
+        all.first { $0.name == name }
+    }
+}
