@@ -136,7 +136,9 @@ func rawExchange(port: Int, _ bytes: [UInt8]) throws -> String {
 }
 
 /// Polls a condition every 10 ms until it holds or the timeout passes.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+/// Polls `condition` until it holds. The bound is generous on purpose: in a full parallel test
+/// run on two cores a task can wait seconds for a thread; a passing check returns at once.
+func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if condition() { return true }
@@ -169,4 +171,47 @@ func findExecutable(_ name: String) -> String? {
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
     return nil
+}
+
+/// A request sent at once from URLSession's own threads, awaited later. `async let x = fetch(…)`
+/// needs a free cooperative thread just to send the request, and under a full test run the
+/// pool can be busy for seconds; tests that must know a request is in flight use this instead.
+final class PendingFetch: @unchecked Sendable {
+    // @unchecked: `result` and `waiters` are only touched while holding `lock`.
+    private let lock = NSLock()
+    private var result: Result<FetchedResponse, any Error>?
+    private var waiters: [CheckedContinuation<FetchedResponse, any Error>] = []
+
+    init(port: Int, _ path: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.timeoutInterval = 20
+        makeSession().dataTask(with: request) { data, response, error in
+            let outcome: Result<FetchedResponse, any Error>
+            if let error {
+                outcome = .failure(error)
+            } else if let http = response as? HTTPURLResponse {
+                var fields: [String: String] = [:]
+                for (name, value) in http.allHeaderFields { fields["\(name)"] = "\(value)" }
+                outcome = .success(FetchedResponse(status: http.statusCode, body: data ?? Data(), headers: fields))
+            } else {
+                outcome = .failure(URLError(.badServerResponse))
+            }
+            let waiting = self.lock.withLock { () -> [CheckedContinuation<FetchedResponse, any Error>] in
+                self.result = outcome
+                defer { self.waiters = [] }
+                return self.waiters
+            }
+            for waiter in waiting { waiter.resume(with: outcome) }
+        }.resume()
+    }
+
+    func value() async throws -> FetchedResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<FetchedResponse, any Error>? = lock.withLock {
+                if result == nil { waiters.append(continuation) }
+                return result
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
 }

@@ -79,3 +79,14 @@ func fieldError(_ body: () throws -> Void) -> FieldError? {
 func reviewSummary(_ store: FieldStore) throws -> [String] {
     try store.reviewItems().map { "\($0.id) \($0.firstID)/\($0.secondID) \($0.cell) \($0.reason) \($0.status)" }
 }
+
+/// Runs long CPU-bound test work on a thread of its own. Swift Testing runs test functions on
+/// the cooperative pool, which has one thread per core: long synchronous tests there starve
+/// every async test (an HTTP request waiting for its reply) until they finish.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

@@ -17,16 +17,16 @@ struct ConvergencePropertyTests {
     static let namePool: [Value] = ["张伟", "王芳", "李娜", "x", .null]
     static let platePool = ["P-1", "P-2", "p-1", "P-3"]
 
-    @Test func fewReplicasManyConflictsConverge() throws {
-        try run(base: 1_000_000, count: 1_500, scenario: Scenario(replicaCount: 3...4, actions: 20...60, entityPool: 3))
+    @Test func fewReplicasManyConflictsConverge() async throws {
+        try await offPool { try Self().run(base: 1_000_000, count: 1_500, scenario: Scenario(replicaCount: 3...4, actions: 20...60, entityPool: 3)) }
     }
 
-    @Test func manyReplicasConverge() throws {
-        try run(base: 2_000_000, count: 600, scenario: Scenario(replicaCount: 5...10, actions: 30...90, entityPool: 6))
+    @Test func manyReplicasConverge() async throws {
+        try await offPool { try Self().run(base: 2_000_000, count: 600, scenario: Scenario(replicaCount: 5...10, actions: 30...90, entityPool: 6)) }
     }
 
-    @Test func longHistoriesConverge() throws {
-        try run(base: 3_000_000, count: 200, scenario: Scenario(replicaCount: 3...6, actions: 150...250, entityPool: 8))
+    @Test func longHistoriesConverge() async throws {
+        try await offPool { try Self().run(base: 3_000_000, count: 200, scenario: Scenario(replicaCount: 3...6, actions: 150...250, entityPool: 8)) }
     }
 
     private func run(base: UInt64, count: Int, scenario: Scenario) throws {

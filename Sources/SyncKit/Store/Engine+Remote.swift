@@ -47,7 +47,7 @@ extension Engine {
     /// Applies one remote operation: a duplicate is a no-op, an operation that fails checks or
     /// the drift bound goes to quarantine, anything else merges.
     func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true) throws {
-        if try isApplied(op.id) || isQuarantined(op.id) {
+        if quarantineCount > 0, try isQuarantined(op.id) {
             report.duplicates += 1
             return
         }
@@ -67,9 +67,12 @@ extension Engine {
                 report.quarantined += 1
                 return
             }
-            clock.receive(op.hlc, nowMillis: now)
         }
-        try merge(resolved, table: table, entity: op.entity)
+        guard try merge(resolved, table: table, entity: op.entity) else {
+            report.duplicates += 1   // a duplicate changes nothing, not even the clock
+            return
+        }
+        if enforceDrift { clock.receive(op.hlc, nowMillis: now) }
         noteRemoteSeq(op.id)
         report.applied += 1
     }
@@ -85,6 +88,7 @@ extension Engine {
         try db.cached("INSERT OR IGNORE INTO _fs_quarantine(replica, seq, reason, detail, received_millis, op) VALUES (?, ?, ?, ?, ?, ?)")
             .run([.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .text(reason.rawValue), .text(detail),
                   .int(nowMillis), .blob([UInt8](try op.jsonData()))])
+        quarantineCount += db.changes
     }
 
     /// Checks a remote operation against the schema and the limits, resolving its fields.
@@ -167,6 +171,7 @@ extension Engine {
         let op = try JSONDecoder().decode(Op.self, from: Data(select.bytes(at: 0)))
         select.reset()
         try db.cached("DELETE FROM _fs_quarantine WHERE replica = ? AND seq = ?").run([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
+        quarantineCount -= db.changes
         return op
     }
 }

@@ -27,7 +27,13 @@ final class Engine {
     let localID: ReplicaID
     private(set) var localSeq: UInt64
     var clock: HybridLogicalClock
+    /// The clock bound stored in the file: every stamp issued is below it, so a restarted
+    /// replica resumes from it and never reissues a stamp. It is moved `hlcLeaseMillis` ahead
+    /// at a time, so most commits need not write it.
     private var persistedHLC: HLCTimestamp
+    static let hlcLeaseMillis: UInt64 = 10_000
+    /// Rows in `_fs_quarantine`, so that the common case (none) needs no lookup per operation.
+    var quarantineCount = 0
     var rng: SplitMix64
     /// Records touched by the open transaction, reported to observers after commit.
     var touched: [String: Set<EntityID>] = [:]
@@ -61,6 +67,7 @@ final class Engine {
         clock = HybridLogicalClock(last: hlc)
         persistedHLC = hlc
         clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? 0
+        quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
     }
 
     func state(_ key: String) throws -> Int64? {
@@ -103,9 +110,11 @@ final class Engine {
         do {
             return try db.transaction {
                 let result = try body()
-                if clock.last != persistedHLC {
+                if clock.last >= persistedHLC {
+                    let bound = HLCTimestamp(millis: min(clock.last.millis + Self.hlcLeaseMillis, HLCTimestamp.millisMax), counter: 0)
                     try db.cached("INSERT OR REPLACE INTO _fs_state(key, value) VALUES ('hlc', ?)")
-                        .run([.int(Int64(bitPattern: clock.last.rawValue))])
+                        .run([.int(Int64(bitPattern: bound.rawValue))])
+                    pendingHLC = bound
                 }
                 try fault(.beforeCommit)
                 return result
@@ -114,15 +123,20 @@ final class Engine {
             localSeq = seqBefore
             clock = clockBefore
             touched = [:]
+            pendingHLC = nil
             try? directory.reload()
+            quarantineCount = (try? db.scalar("SELECT count(*) FROM _fs_quarantine")?.int).flatMap { $0.map(Int.init) } ?? quarantineCount
             throw error
         }
         // (persistedHLC is updated by the caller through `committed()`.)
     }
 
+    private var pendingHLC: HLCTimestamp?
+
     /// Called after a successful commit.
     func committed() {
-        persistedHLC = clock.last
+        if let pendingHLC { persistedHLC = pendingHLC }
+        pendingHLC = nil
     }
 
     // MARK: Op log
@@ -135,11 +149,14 @@ final class Engine {
         return try select.step()
     }
 
-    func insertLog(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID) throws {
-        try db.cached("INSERT INTO _fs_op(replica, seq, hlc, collection, entity, body) VALUES (?, ?, ?, ?, ?, ?)")
+    /// Appends an operation to the log; false when the log already holds it (a duplicate:
+    /// the one lookup that makes apply idempotent is this insert itself).
+    func insertLog(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID) throws -> Bool {
+        try db.cached("INSERT OR IGNORE INTO _fs_op(replica, seq, hlc, collection, entity, body) VALUES (?, ?, ?, ?, ?, ?)")
             .run([.int(try directory.index(of: op.id.replica)), .int(Int64(bitPattern: op.id.seq)),
                   .int(Int64(bitPattern: op.hlc.rawValue)), .int(table.id), .text(entity.rawValue),
                   .blob(try codec.encodeBody(op.items))])
+        return db.changes == 1
     }
 
     /// Reads operations back from the log as portable operations.
@@ -252,14 +269,17 @@ final class Engine {
         try fault(.afterEntitySave)
     }
 
-    /// Merges one resolved operation into its record and appends it to the log.
-    func merge(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID, loaded: LoadedEntity? = nil) throws {
+    /// Appends one resolved operation to the log and merges it into its record. Returns false,
+    /// changing nothing, when the log already holds it.
+    @discardableResult
+    func merge(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID, loaded: LoadedEntity? = nil) throws -> Bool {
+        guard try insertLog(op, table: table, entity: entity) else { return false }
+        try fault(.afterLogInsert)
         let before = try loaded ?? load(table, entity)
         var state = before.state
         try state.apply(op, order: table.headOrder, isApplied: isApplied)
         try save(table, entity, from: before, to: state)
-        try insertLog(op, table: table, entity: entity)
-        try fault(.afterLogInsert)
+        return true
     }
 
     /// The next local operation id and clock reading.

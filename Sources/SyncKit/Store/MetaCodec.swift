@@ -19,38 +19,50 @@ struct MetaCodec {
 
     // MARK: Entity metadata
 
-    func encode(_ state: EntityState) throws -> [UInt8] {
-        var refs: [OpID: Int] = [:]
-        var refList: [(OpID, HLCTimestamp)] = []
-        func ref(_ op: OpID, _ hlc: HLCTimestamp) -> Int {
-            if let index = refs[op] { return index }
-            refs[op] = refList.count
-            refList.append((op, hlc))
-            return refList.count - 1
+    /// The distinct ops a record's metadata refers to, in first-seen order. A record has few
+    /// (often one or two), so a linear search beats hashing.
+    private struct RefTable {
+        var ids: [OpID] = []
+        var clocks: [HLCTimestamp] = []
+
+        mutating func index(_ op: OpID, _ hlc: HLCTimestamp) -> Int {
+            if let index = ids.firstIndex(of: op) { return index }
+            ids.append(op)
+            clocks.append(hlc)
+            return ids.count - 1
         }
+
+        func index(of op: OpID) -> Int { ids.firstIndex(of: op)! }
+    }
+
+    func encode(_ state: EntityState) throws -> [UInt8] {
+        var refs = RefTable()
+        refs.ids.reserveCapacity(4)
+        refs.clocks.reserveCapacity(4)
         // Heads first, so a ref shared by a head and a tag keeps the head's clock (tags need none).
-        for head in state.exists.heads { _ = ref(head.op, head.hlc) }
-        for field in state.registers.keys.sorted() { for head in state.registers[field]!.heads { _ = ref(head.op, head.hlc) } }
-        for field in state.sets.keys.sorted() {
-            for element in state.sets[field]!.visible { for tag in state.sets[field]!.elements[element]! { _ = ref(tag, .zero) } }
+        for head in state.exists.heads { _ = refs.index(head.op, head.hlc) }
+        let registerFields = state.registers.keys.sorted().filter { !(state.registers[$0]!.heads.isEmpty && state.registers[$0]!.supersededPending.isEmpty) }
+        for field in registerFields { for head in state.registers[field]!.heads { _ = refs.index(head.op, head.hlc) } }
+        let setFields = state.sets.keys.sorted().filter { !(state.sets[$0]!.elements.isEmpty && state.sets[$0]!.removedPending.isEmpty) }
+        for field in setFields {
+            let set = state.sets[field]!
+            for element in set.visible { for tag in set.elements[element]! { _ = refs.index(tag, .zero) } }
         }
 
         var writer = ByteWriter()
         writer.write(byte: Self.version)
-        writer.writeVarint(UInt64(refList.count))
-        for (op, hlc) in refList {
+        writer.writeVarint(UInt64(refs.ids.count))
+        for (op, hlc) in zip(refs.ids, refs.clocks) {
             writer.writeVarint(UInt64(try directory.index(of: op.replica)))
             writer.writeVarint(op.seq)
             writer.writeFixed64(hlc.rawValue)
         }
         try encode(state.exists, elideWinner: false, refs: refs, into: &writer)
-        let registerFields = state.registers.keys.sorted().filter { !(state.registers[$0]!.heads.isEmpty && state.registers[$0]!.supersededPending.isEmpty) }
         writer.writeVarint(UInt64(registerFields.count))
         for field in registerFields {
             writer.writeVarint(UInt64(field))
             try encode(state.registers[field]!, elideWinner: true, refs: refs, into: &writer)
         }
-        let setFields = state.sets.keys.sorted().filter { !(state.sets[$0]!.elements.isEmpty && state.sets[$0]!.removedPending.isEmpty) }
         writer.writeVarint(UInt64(setFields.count))
         for field in setFields {
             let set = state.sets[field]!
@@ -61,7 +73,7 @@ struct MetaCodec {
                 writer.write(element)
                 let tags = set.elements[element]!
                 writer.writeVarint(UInt64(tags.count))
-                for tag in tags { writer.writeVarint(UInt64(refs[tag]!)) }
+                for tag in tags { writer.writeVarint(UInt64(refs.index(of: tag))) }
             }
             writer.writeVarint(UInt64(set.removedPending.count))
             for pending in set.removedPending {
@@ -73,10 +85,10 @@ struct MetaCodec {
         return writer.bytes
     }
 
-    private func encode(_ register: RegisterState, elideWinner: Bool, refs: [OpID: Int], into writer: inout ByteWriter) throws {
+    private func encode(_ register: RegisterState, elideWinner: Bool, refs: RefTable, into writer: inout ByteWriter) throws {
         writer.writeVarint(UInt64(register.heads.count))
         for (position, head) in register.heads.enumerated() {
-            writer.writeVarint(UInt64(refs[head.op]!))
+            writer.writeVarint(UInt64(refs.index(of: head.op)))
             if !(elideWinner && position == 0) { writer.write(head.value) }
         }
         writer.writeVarint(UInt64(register.supersededPending.count))
