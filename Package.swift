@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "SyncKit", dependencies: ["CSQLite"], swiftSettings: strict),
         // The field domain: households, doorplates, tasks.
         .target(name: "FieldKit", dependencies: ["SyncKit"], swiftSettings: strict),
-        .executableTarget(name: "fieldsync", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
+        .executableTarget(name: "fieldsync", dependencies: ["SyncKit", "FieldKit", "CentralNode"], swiftSettings: strict),
         .executableTarget(name: "fieldsync-bench", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
         .testTarget(name: "SyncKitTests", dependencies: ["SyncKit"], swiftSettings: strict),
         .testTarget(name: "FieldKitTests", dependencies: ["FieldKit", "SyncKit"], swiftSettings: strict),
@@ -40,6 +40,6 @@ let package = Package(
             dependencies: ["SyncKit", "CMicroHTTPD", "CMicroHTTPDShim"],
             swiftSettings: strict
         ),
-        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode"], swiftSettings: strict),
+        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit"], swiftSettings: strict),
     ]
 )

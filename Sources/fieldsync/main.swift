@@ -1,37 +1,57 @@
+import CentralNode
 import Foundation
+import SyncKit
 
 // fieldsync: the command-line tool. Thin: parses, calls the libraries, prints.
-// Exit codes: 0 ok, 1 failed, 2 refused (validation), 64 usage.
+// Exit codes: 0 ok, 1 failed, 2 refused (by the central node or by validation), 64 usage.
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
     usage: fieldsync <command> [options]
 
-    commands:
-      demo      two offline devices edit the same district, sync, and converge (temporary files)
-      help      this text
+    device side (replica file: --db PATH, default ./fieldsync.db):
+      device init | status      set up this device, or show unsynced changes, cells, conflicts
+      sync                      exchange with the central node; resumes where it broke off
+      bundle export | import    sync by file, where there is no network
 
-    Run `fieldsync <command> --help` for a command's options.
+    central node (--db PATH, default ./central.db):
+      central init | serve | enroll | devices | revoke | cells | bundle | audit
+
+    demo                        two offline devices edit one household, sync and converge
+
+    Every command takes --help; commands that print data take --json.
     """
 
-switch arguments.first {
-case "demo":
-    if arguments.contains("--help") || arguments.contains("-h") {
-        print("usage: fieldsync demo [--keep]\n\nRuns the demo scenario in a temporary directory (kept with --keep) and prints what happens.")
-        exit(0)
+signal(SIGPIPE, SIG_IGN)
+
+func fail(_ message: String, code: Int32) -> Never {
+    Output.error("fieldsync: \(message)")
+    exit(code)
+}
+
+do {
+    switch arguments.first {
+    case "demo":
+        if arguments.contains("--help") || arguments.contains("-h") {
+            Output.line("usage: fieldsync demo [--keep]\n\nRuns the demo scenario in a temporary directory (kept with --keep) and prints what happens.")
+        } else {
+            try Demo(keepFiles: arguments.contains("--keep")).run()
+        }
+    case "central": try await CentralCommands.run(Array(arguments.dropFirst()))
+    case "device": try DeviceCommands.device(Array(arguments.dropFirst()))
+    case "sync": try DeviceCommands.sync(Array(arguments.dropFirst()))
+    case "bundle": try DeviceCommands.bundle(Array(arguments.dropFirst()))
+    case "help", "--help", "-h": Output.line(usage)
+    case nil: fail("no command\n\n\(usage)", code: 64)
+    case let command?: fail("unknown command \"\(command)\"\n\n\(usage)", code: 64)
     }
-    do {
-        try Demo(keepFiles: arguments.contains("--keep")).run()
-    } catch {
-        FileHandle.standardError.write(Data("fieldsync demo: \(error)\n".utf8))
-        exit(1)
-    }
-case "help", "--help", "-h":
-    print(usage)
-case nil:
-    FileHandle.standardError.write(Data((usage + "\n").utf8))
-    exit(64)
-case let command?:
-    FileHandle.standardError.write(Data("fieldsync: unknown command \"\(command)\"\n\n\(usage)\n".utf8))
-    exit(64)
+} catch let error as UsageError {
+    fail(error.description, code: 64)
+} catch let refusal as SyncRefusal {
+    fail(refusal.description, code: 2)
+} catch let error as SyncError {
+    let refused: Set<SyncError.Code> = [.invalidInput, .notFound, .alreadyExists, .illegalTransition, .limitExceeded, .schemaMismatch]
+    fail(error.message, code: refused.contains(error.code) ? 2 : 1)
+} catch {
+    fail("\(error)", code: 1)
 }

@@ -215,3 +215,13 @@ final class PendingFetch: @unchecked Sendable {
         }
     }
 }
+
+/// Runs long blocking test work (a scenario driving processes) on a thread of its own, so the
+/// cooperative pool stays free for the async tests running beside it.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

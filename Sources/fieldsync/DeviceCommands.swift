@@ -1,0 +1,169 @@
+import FieldKit
+import Foundation
+import SyncKit
+
+/// `fieldsync device …`, `fieldsync sync`, `fieldsync bundle …`: a collector's device.
+enum DeviceCommands {
+    static let usage = """
+        usage: fieldsync device <command> [--db fieldsync.db] [--json]
+
+          init (--central URL --token TOKEN | --enroll PAYLOAD)   set up this device's replica
+          status                                                  unsynced changes, last sync, cells, conflicts
+
+        fieldsync sync [--db fieldsync.db] [--json]               exchange with the central node (resumes where it broke off)
+        fieldsync bundle export FILE | import FILE [--db …]       sync by file where there is no network
+        """
+
+    /// The device's settings, kept in its replica file beside the data.
+    struct Settings {
+        var central: URL
+        var token: String
+        var lastSyncMillis: Int64?
+        var cells: [String]
+
+        static let table = "CREATE TABLE IF NOT EXISTS fieldsync_device(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID"
+
+        static func load(_ replica: Replica) throws -> Settings {
+            let values: [String: String] = try replica.withConnection { db in
+                try db.execute(table)
+                let select = try db.prepare("SELECT key, value FROM fieldsync_device")
+                var values: [String: String] = [:]
+                while try select.step() { values[select.text(at: 0)] = select.text(at: 1) }
+                return values
+            }
+            guard let central = values["central"].flatMap(URL.init(string:)), let token = values["token"] else {
+                throw SyncError(.notFound, "this device is not set up: run `fieldsync device init --enroll <payload from the operator>` first")
+            }
+            return Settings(central: central, token: token, lastSyncMillis: values["last_sync"].flatMap { Int64($0) },
+                            cells: values["cells"].map { $0.split(separator: ",").map(String.init) } ?? [])
+        }
+
+        func save(_ replica: Replica) throws {
+            try replica.withConnection { db in
+                try db.execute(Self.table)
+                var values = ["central": central.absoluteString, "token": token, "cells": cells.joined(separator: ",")]
+                if let lastSyncMillis { values["last_sync"] = String(lastSyncMillis) }
+                for (key, value) in values {
+                    try db.cached("INSERT OR REPLACE INTO fieldsync_device(key, value) VALUES (?, ?)").run([.text(key), .text(value)])
+                }
+            }
+        }
+    }
+
+    static func open(_ path: String) throws -> Replica {
+        try Replica.open(path: path, schema: FieldModel.schema)
+    }
+
+    static func device(_ words: [String]) throws {
+        guard let command = words.first, command != "--help", command != "-h" else { return Output.line(usage) }
+        var args = try Arguments(Array(words.dropFirst()), flags: ["json", "help"])
+        if args.flag("help") { return Output.line(usage) }
+        let path = args.value("db") ?? "fieldsync.db"
+        let json = args.flag("json")
+        switch command {
+        case "init":
+            let settings: Settings
+            if let payload = args.value("enroll") {
+                let parsed = try EnrollmentPayload(parsing: payload)
+                settings = Settings(central: parsed.url, token: parsed.token, cells: [])
+            } else {
+                let url = try CentralCommands.parseURL(try args.required("central", "URL (or --enroll PAYLOAD)"))
+                let parsed = try EnrollmentPayload(url: url, token: try args.required("token", "TOKEN"))
+                settings = Settings(central: parsed.url, token: parsed.token, cells: [])
+            }
+            try args.checkAllUsed()
+            let replica = try open(path)
+            try settings.save(replica)
+            json ? Output.json(["db": path, "central": settings.central.absoluteString, "replica": replica.id.hex])
+                 : Output.line("device ready: \(path), replica \(replica.id.hex), central node \(settings.central.absoluteString); run `fieldsync sync`")
+        case "status":
+            try args.checkAllUsed()
+            let replica = try open(path)
+            let settings = try? Settings.load(replica)
+            let status: [String: Any] = [
+                "replica": replica.id.hex, "unsynced": try replica.unsyncedCount(), "conflicts": try replica.conflicts().count,
+                "quarantined": try replica.quarantined().count, "clockOffsetMillis": replica.clockOffsetMillis(),
+                "cursors": try replica.syncCursors().filter { !$0.key.isEmpty }, "cells": settings?.cells ?? [],
+                "central": settings?.central.absoluteString ?? "(not set up)", "lastSyncMillis": settings?.lastSyncMillis ?? 0,
+            ]
+            if json { return Output.json(status) }
+            let last = settings?.lastSyncMillis.map { Date(timeIntervalSince1970: Double($0) / 1000).formatted(Date.ISO8601FormatStyle()) } ?? "never"
+            Output.line("""
+                replica      \(replica.id.hex)
+                central      \(status["central"]!)
+                cells        \((settings?.cells ?? []).joined(separator: ", "))
+                unsynced     \(status["unsynced"]!) changes not yet sent
+                last sync    \(last)
+                conflicts    \(status["conflicts"]!)
+                quarantined  \(status["quarantined"]!)
+                clock offset \(replica.clockOffsetMillis()) ms
+                """)
+        default:
+            throw UsageError("unknown device command \"\(command)\"\n\n\(usage)")
+        }
+    }
+
+    static func sync(_ words: [String]) throws {
+        var args = try Arguments(words, flags: ["json", "help"])
+        if args.flag("help") { return Output.line(usage) }
+        let path = args.value("db") ?? "fieldsync.db"
+        let json = args.flag("json")
+        try args.checkAllUsed()
+        let replica = try open(path)
+        var settings = try Settings.load(replica)
+        let transport = HTTPSyncTransport(baseURL: settings.central, token: settings.token)
+        let terminal = isatty(STDERR_FILENO) == 1 && !json
+        let progress = try SyncSession(replica: replica).run(exchange: transport.exchange) { p in
+            if terminal { Output.error("\u{1B}[2K\rsync: \(p.opsUp) up, \(p.opsDown) down, \(p.rounds) exchanges", terminator: false) }
+        }
+        if terminal { Output.error("") }
+        settings.cells = progress.cells
+        settings.lastSyncMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        try settings.save(replica)
+        var summary: [String: Any] = ["up": progress.opsUp, "down": progress.opsDown, "rounds": progress.rounds,
+                                      "unsynced": progress.unsynced, "verified": progress.verified, "cells": progress.cells,
+                                      "held": progress.held.map { ["op": $0.op.description, "reason": $0.reason] }, "resynced": progress.resynced]
+        if let refusal = progress.refusal { summary["refused"] = ["code": refusal.code, "message": refusal.message] }
+        if json {
+            Output.json(summary)
+        } else {
+            Output.line("synced: \(progress.opsUp) sent, \(progress.opsDown) received, \(progress.unsynced) still unsent\(progress.verified ? ", verified" : "")")
+            for held in progress.held { Output.line("held by the central node (\(held.reason)): \(held.op)") }
+            if !progress.resynced.isEmpty { Output.line("cells pulled again after a digest mismatch: \(progress.resynced.joined(separator: ", "))") }
+        }
+        if let refusal = progress.refusal {
+            Output.error("the central node refused \(progress.unsynced) queued change(s): \(refusal.message)")
+            exit(2)
+        }
+    }
+
+    static func bundle(_ words: [String]) throws {
+        var args = try Arguments(words, flags: ["json", "help"])
+        if args.flag("help") { return Output.line(usage) }
+        let path = args.value("db") ?? "fieldsync.db"
+        let json = args.flag("json")
+        try args.checkAllUsed()
+        guard args.positional.count == 2 else { throw UsageError("bundle export FILE | bundle import FILE") }
+        let replica = try open(path)
+        let file = URL(fileURLWithPath: args.positional[1])
+        switch args.positional[0] {
+        case "export":
+            let data = try replica.exportBundle()
+            try data.write(to: file)
+            json ? Output.json(["bytes": data.count, "ops": try replica.unsyncedCount(), "file": file.path])
+                 : Output.line("wrote \(try replica.unsyncedCount()) unsent changes (\(data.count) bytes) to \(file.path); carry it to the office")
+        case "import":
+            let report = try replica.importBundle(try Data(contentsOf: file))
+            json ? Output.json(["applied": report.applied, "duplicates": report.duplicates, "quarantined": report.quarantined])
+                 : Output.line("imported: \(report.applied) new changes, \(report.duplicates) already here; \(try replica.unsyncedCount()) still unsent")
+        default:
+            throw UsageError("bundle export FILE | bundle import FILE")
+        }
+    }
+}
+
+extension Output {
+    static func error(_ text: String, terminator: Bool) {
+        FileHandle.standardError.write(Data((text + (terminator ? "\n" : "")).utf8))
+    }
+}
