@@ -42,10 +42,11 @@ demo: deps
 bench: release
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench $(BENCH)
 
-# Long property runs: many more seeded cases than `make test`.
+# Long property runs: many more seeded cases than `make test` (about an hour on 2 cores).
+# (Release tests need -enable-testing for @testable imports.)
 soak: deps
-	$(SWIFT) build -c release --build-tests
-	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-50000} $(SWIFT) test -c release --skip-build
+	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
+	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-20000} $(SWIFT) test -c release --skip-build -Xswiftc -enable-testing --parallel
 
 clean:
 	rm -rf .build

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import CentralNode
 @testable import SyncKit
@@ -12,7 +13,7 @@ struct HTTPSyncTests {
         try world.enroll("zhao", cells: ["C1"], index: 2)
         let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: world.hub).router.respond)
         let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
-        let li = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 10)
+        let li = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 10, backoffBaseSeconds: 0.01)
         let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 10)
         let id = try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "张伟"]) }
         try world.replica("li").write { tx in for _ in 0..<20 { try tx.increment("households", id, "visit_count") } }
@@ -31,5 +32,32 @@ struct HTTPSyncTests {
         let gone = #expect(throws: SyncError.self) { try SyncSession(replica: world.replica("li")).run(exchange: li.exchange) }
         #expect(gone?.code == .unreachable)
         #expect(gone?.message.contains("your changes are kept") == true)
+    }
+}
+
+struct HTTPRetryTests {
+    @Test func transientServerFailuresAreRetriedAndRefusalsAreNot() async throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        let service = HubService(hub: world.hub)
+        let attempts = Mutex(0)
+        // The first two exchanges fail with 503; the rest reach the hub.
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0)) { request in
+            let attempt = attempts.withLock { value -> Int in value += 1; return value }
+            if attempt <= 2 { return .json(SyncErrorReply(code: "busy", message: "try later"), status: HTTPStatus(503)) }
+            return service.router.respond(to: request)
+        }
+        let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
+        try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "retried"]) }
+        let transport = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 10, backoffBaseSeconds: 0.01)
+        let progress = try SyncSession(replica: world.replica("li")).run(exchange: transport.exchange)
+        #expect(progress.opsUp == 1 && progress.unsynced == 0)
+        #expect(attempts.withLock { $0 } >= 3)
+        // A 4xx is not retried.
+        let before = attempts.withLock { $0 }
+        let wrong = HTTPSyncTransport(baseURL: base, token: "wrong", timeoutSeconds: 10, backoffBaseSeconds: 0.01)
+        #expect(throws: SyncRefusal.self) { try SyncSession(replica: world.replica("li")).run(exchange: wrong.exchange) }
+        #expect(attempts.withLock { $0 } == before + 1)
+        await server.stop()
     }
 }

@@ -9,23 +9,48 @@ import FoundationNetworking
 ///     let transport = HTTPSyncTransport(baseURL: URL(string: "https://central.example:8443")!, token: token)
 ///     try SyncSession(replica: replica).run(exchange: transport.exchange)
 ///
-/// Network failures become `SyncError.unreachable` (nothing lost; sync again later); a refusal
-/// by the central node becomes a `SyncRefusal` with its status, code and message.
+/// An exchange is idempotent, so a network error, a 5xx or a 429 is retried with exponential
+/// backoff and full jitter (`retriesMax` times, waits from `backoffBaseSeconds` doubling up to
+/// `backoffMaxSeconds`); a 4xx never is. When retries run out the error is
+/// `SyncError.unreachable` (nothing lost; sync again later); a refusal by the central node is a
+/// `SyncRefusal` with its status, code and message.
 public final class HTTPSyncTransport: Sendable {
     public let baseURL: URL
     private let token: String
     private let timeoutSeconds: Double
     private let session: URLSession
+    public let retriesMax: Int
+    public let backoffBaseSeconds: Double
+    public let backoffMaxSeconds: Double
 
-    public init(baseURL: URL, token: String, timeoutSeconds: Double = 60, session: URLSession = .shared) {
+    public init(baseURL: URL, token: String, timeoutSeconds: Double = 60, session: URLSession = .shared,
+                retriesMax: Int = 4, backoffBaseSeconds: Double = 0.5, backoffMaxSeconds: Double = 30) {
         self.baseURL = baseURL
         self.token = token
         self.timeoutSeconds = timeoutSeconds
         self.session = session
+        self.retriesMax = retriesMax
+        self.backoffBaseSeconds = backoffBaseSeconds
+        self.backoffMaxSeconds = backoffMaxSeconds
     }
 
-    /// One exchange. Blocks the calling thread until the reply (or the timeout).
+    /// One exchange, retried on transient failures. Blocks the calling thread until the reply.
     public func exchange(_ request: SyncRequest) throws -> SyncResponse {
+        var attempt = 0
+        while true {
+            do {
+                return try exchangeOnce(request)
+            } catch let error as SyncError where error.code == .unreachable && attempt < retriesMax {
+                // Full jitter: a random wait up to the exponential bound, so devices that lost the
+                // node together do not all come back at the same instant.
+                let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
+                Thread.sleep(forTimeInterval: Double.random(in: 0...bound))
+                attempt += 1
+            }
+        }
+    }
+
+    private func exchangeOnce(_ request: SyncRequest) throws -> SyncResponse {
         var http = URLRequest(url: baseURL.appendingPathComponent("v1/sync"), timeoutInterval: timeoutSeconds)
         http.httpMethod = "POST"
         http.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -33,11 +58,11 @@ public final class HTTPSyncTransport: Sendable {
         http.httpBody = try SyncProtocol.encode(request)
         let (data, status) = try send(http)
         guard status == 200 else {
-            if let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: data) {
-                throw SyncRefusal(status: status, reply: reply)
-            }
             if status == 429 || status >= 500 {
                 throw SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync")
+            }
+            if let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: data) {
+                throw SyncRefusal(status: status, reply: reply)
             }
             throw SyncRefusal(status: status, reply: SyncErrorReply(code: "http\(status)", message: String(decoding: data.prefix(300), as: UTF8.self)))
         }
