@@ -11,7 +11,8 @@ struct HTTPSyncTests {
         var world = try HubSyncTests.World()
         try world.enroll("li", cells: ["C1"], index: 1)
         try world.enroll("zhao", cells: ["C1"], index: 2)
-        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: world.hub).router.respond)
+        let service = HubService(hub: world.hub)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: service.router.respond)
         let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
         let li = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 10, backoffBaseSeconds: 0.01)
         let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 10)
@@ -28,6 +29,15 @@ struct HTTPSyncTests {
         let refused = #expect(throws: SyncRefusal.self) { try SyncSession(replica: world.replica("li")).run(exchange: stranger.exchange) }
         #expect(refused?.status == 401 && refused?.code == "unknownToken")
         #expect(refused?.message.contains("enroll") == true)
+        // Metrics count what happened, in the Prometheus text format.
+        let metrics = try await fetch(server, "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("fieldsync_ops_ingested_total 21"))
+        #expect(metrics.text.contains("fieldsync_errors_total{code=\"unknownToken\"} 1"))
+        #expect(metrics.text.contains("fieldsync_requests_total{route=\"/v1/sync\",status=\"200\"}"))
+        #expect(metrics.text.contains("fieldsync_devices_last_seen{within=\"1h\"} 2.0"))
+        #expect(metrics.text.contains("fieldsync_request_duration_seconds_count"))
+        #expect(try await fetch(server, "/healthz").status == 200)
         await server.stop()
         let gone = #expect(throws: SyncError.self) { try SyncSession(replica: world.replica("li")).run(exchange: li.exchange) }
         #expect(gone?.code == .unreachable)

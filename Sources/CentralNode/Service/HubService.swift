@@ -5,11 +5,14 @@ import SyncKit
 ///
 ///     POST /v1/sync      Authorization: Bearer <token>, body SyncRequest → SyncResponse
 ///     GET  /healthz      {"protocol":"1","status":"ok"}
+///     GET  /metrics      Prometheus text: requests, ops ingested, errors by kind, latency
+///                        histogram, open conflicts, devices by last seen
 ///
 /// Errors are `SyncErrorReply` bodies with an HTTP status. Logs (the `log` closure) name
 /// devices and counts, never field values.
 public struct HubService: Sendable {
     public let hub: Hub
+    public let metrics = HubMetrics()
     private let log: @Sendable (String) -> Void
 
     public init(hub: Hub, log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -19,33 +22,69 @@ public struct HubService: Sendable {
 
     public var router: Router {
         var router = Router()
-        router.add("POST", "/v1/sync") { request in self.sync(request) }
+        router.add("POST", "/v1/sync") { request in
+            let started = ContinuousClock.now
+            let (response, ops, code) = self.sync(request)
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            self.metrics.record(route: "/v1/sync", status: response.status.code, seconds: seconds, opsIngested: ops, errorCode: code)
+            return response
+        }
+        router.add("GET", "/metrics") { _ in
+            var response = HTTPResponse.text(self.renderMetrics())
+            response.headers.set(name: "Content-Type", value: "text/plain; version=0.0.4")
+            return response
+        }
         router.add("GET", "/healthz") { _ in
             .json(["status": "ok", "protocol": String(SyncProtocol.version)])
         }
         return router
     }
 
-    func sync(_ http: HTTPRequest) -> HTTPResponse {
+    /// Answers one sync; also returns the operations stored and the error code, for metrics.
+    func sync(_ http: HTTPRequest) -> (HTTPResponse, Int, String?) {
         guard let authorization = http.headers["Authorization"], authorization.hasPrefix("Bearer ") else {
-            return Self.reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\"")
+            return (Self.reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\""), 0, "unknownToken")
         }
         let token = String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
         do {
             let request = try SyncProtocol.decode(SyncRequest.self, from: http.body)
             let response = try hub.handle(request, token: token)
             log("sync from \(request.device.hex.prefix(8)): \(request.push.count) up, \(response.ops.count) down, \(response.held.count) held")
-            return HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
-                                body: try SyncProtocol.encode(response))
+            return (HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
+                                 body: try SyncProtocol.encode(response)), request.push.count, nil)
         } catch let refusal as HubRefusal {
             log("sync refused: \(refusal.reply.code)")
-            return .json(refusal.reply, status: HTTPStatus(refusal.status))
+            return (.json(refusal.reply, status: HTTPStatus(refusal.status)), 0, refusal.reply.code)
         } catch let error as SyncError where error.code == .invalidInput || error.code == .limitExceeded {
-            return Self.reply(error.code == .limitExceeded ? .contentTooLarge : .badRequest, "badRequest", error.message)
+            let code = error.code == .limitExceeded ? "tooLarge" : "badRequest"
+            return (Self.reply(error.code == .limitExceeded ? .contentTooLarge : .badRequest, code, error.message), 0, code)
         } catch {
             log("sync failed: \(type(of: error))")
-            return Self.reply(.internalServerError, "internal", "the central node failed to process the sync; nothing was lost, try again later")
+            return (Self.reply(.internalServerError, "internal", "the central node failed to process the sync; nothing was lost, try again later"), 0, "internal")
         }
+    }
+
+    /// Metrics, with the gauges read from the hub at scrape time.
+    func renderMetrics() -> String {
+        var gauges: [(name: String, help: String, labels: [String: String], value: Double)] = []
+        if let conflicts = try? hub.replica.conflicts() {
+            gauges.append(("fieldsync_open_conflicts", "Fields in conflict on the central node.", [:], Double(conflicts.count)))
+        }
+        if let devices = try? hub.devices() {
+            let now = hub.replica.nowMillis()
+            var buckets = ["1h": 0, "1d": 0, "7d": 0, "older": 0, "never": 0]
+            for device in devices where !device.revoked {
+                guard let seen = device.lastSeenMillis else { buckets["never"]! += 1; continue }
+                let age = now - seen
+                let key = age <= 3_600_000 ? "1h" : age <= 86_400_000 ? "1d" : age <= 7 * 86_400_000 ? "7d" : "older"
+                buckets[key]! += 1
+            }
+            for key in ["1h", "1d", "7d", "older", "never"] {
+                gauges.append(("fieldsync_devices_last_seen", "Devices by time since their last sync.", ["within": key], Double(buckets[key]!)))
+            }
+        }
+        return metrics.render(gauges: gauges)
     }
 
     static func reply(_ status: HTTPStatus, _ code: String, _ message: String) -> HTTPResponse {

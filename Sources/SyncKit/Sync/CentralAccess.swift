@@ -88,6 +88,11 @@ extension Replica {
         try withEngineTransaction(origin: .remote) { try body(CentralAccess(engine: $0)) }
     }
 
+    /// The replica's clock (physical time corrected by its offset), in milliseconds.
+    package func nowMillis() -> Int64 {
+        withEngine { $0.nowMillis }
+    }
+
     /// Runs `body` with the connection, outside any transaction unless `body` opens one.
     package func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         try withEngine { try body($0.db) }
