@@ -328,3 +328,56 @@ struct BundleTests {
         #expect(try world.hub.replica.records("households").count == 1)
     }
 }
+
+/// A sync cut at every message boundary, and mid-body, resumes with nothing lost or doubled.
+struct SyncCutTests {
+    enum Cut: CaseIterable { case requestLost, replyLost, replyTruncated }
+
+    @Test(arguments: Cut.allCases)
+    func aSyncCutAtEveryExchangeResumesWithNothingLostOrDoubled(cut: Cut) throws {
+        // Find how many exchanges the sync takes, then cut each one in turn, in a fresh world.
+        var exchanges = 0
+        repeat {
+            var world = try HubSyncTests.World()
+            try world.enroll("li", cells: ["C1"], index: 1)
+            try world.enroll("zhao", cells: ["C1"], index: 2)
+            let id = try world.replica("zhao").write { try $0.insert("households", ["cell": "C1"]) }
+            try world.replica("zhao").write { tx in for _ in 0..<9 { try tx.increment("households", id, "visit_count") } }
+            try world.sync("zhao")
+            try world.sync("li")
+            try world.replica("li").write { tx in
+                for _ in 0..<7 { try tx.increment("households", id, "visit_count", by: 10) }
+                try tx.add("households", id, "tags", "x")
+            }
+            var count = 0
+            let cutAt = exchanges
+            let session = SyncSession(replica: world.replica("li"), pushOpsMax: 3, pullOpsMax: 2)
+            do {
+                try session.run { request in
+                    defer { count += 1 }
+                    guard count == cutAt else { return try world.exchange("li", request) }
+                    switch cut {
+                    case .requestLost: throw SyncError(.unreachable, "cut before the request arrived")
+                    case .replyLost:
+                        _ = try world.exchange("li", request)
+                        throw SyncError(.unreachable, "cut after the hub answered")
+                    case .replyTruncated:
+                        let body = try SyncProtocol.encode(try world.hub.handle(request, token: world.devices["li"]!.token))
+                        return try SyncProtocol.decode(SyncResponse.self, from: body.prefix(body.count / 2))
+                    }
+                }
+            } catch let error as SyncError where error.code == .unreachable || error.code == .invalidInput {
+                // The cut: the next sync resumes.
+            }
+            if count <= cutAt { break }   // the sync finished before exchange `cutAt`: every boundary was cut
+            try world.sync("li", pushOpsMax: 3, pullOpsMax: 2)
+            try world.sync("zhao")
+            #expect(try world.hub.replica.record("households", id)?["visit_count"] == 79, "cut \(cut) at exchange \(cutAt)")
+            #expect(try world.replica("zhao").digest() == world.hub.replica.digest(), "cut \(cut) at exchange \(cutAt)")
+            #expect(try world.replica("li").digest() == world.hub.replica.digest(), "cut \(cut) at exchange \(cutAt)")
+            #expect(try world.replica("li").unsyncedCount() == 0)
+            exchanges += 1
+        } while exchanges < 50
+        #expect(exchanges >= 4)   // the scenario really spans several exchanges
+    }
+}
