@@ -71,3 +71,34 @@ struct HTTPRetryTests {
         await server.stop()
     }
 }
+
+struct HTTPRefusalTests {
+    @Test func badRequestsGetTheirDocumentedErrorAndChangeNothing() async throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
+        configuration.bodyBytesMax = 64 * 1024
+        let server = try HTTPServer.start(configuration, handler: HubService(hub: world.hub).router.respond)
+        try world.replica("li").write { try $0.insert("households", ["cell": "C1"]) }
+        let good = try SyncProtocol.encode(try world.replica("li").nextSyncRequest())
+        let token = world.devices["li"]!.token
+        let before = try world.hub.replica.digest()
+        let version2 = Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"protocol\":1", with: "\"protocol\":2").utf8)
+        let cases: [(String, Data, [String: String], Int, String)] = [
+            ("no token", good, [:], 401, "Bearer"),
+            ("wrong token", good, ["Authorization": "Bearer 00ff"], 401, "unknownToken"),
+            ("malformed JSON", Data("{\"protocol\":1,".utf8), ["Authorization": "Bearer \(token)"], 400, "malformed"),
+            ("wrong type", Data(#"{"protocol":1,"device":42}"#.utf8), ["Authorization": "Bearer \(token)"], 400, "malformed"),
+            ("protocol 2", version2, ["Authorization": "Bearer \(token)"], 400, "protocol version 2"),
+            ("oversized body", Data(repeating: 0x20, count: 200 * 1024), ["Authorization": "Bearer \(token)"], 413, "body_too_large"),
+        ]
+        for (name, body, headers, status, says) in cases {
+            let response = try await fetch(server, "/v1/sync", method: "POST", body: body, headers: headers)
+            #expect(response.status == status, "\(name): got \(response.status)")
+            #expect(response.text.contains(says), "\(name): \(response.text.prefix(200))")
+        }
+        #expect(try world.hub.replica.digest() == before)
+        #expect(try world.hub.devices().first?.replica == nil)   // not even the token binding changed
+        await server.stop()
+    }
+}
