@@ -184,8 +184,12 @@ final class PendingFetch: @unchecked Sendable {
 
     init(port: Int, _ path: String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        request.timeoutInterval = 20
-        makeSession().dataTask(with: request) { data, response, error in
+        // Longer than any handler the tests hold open (60 s), so only the test ends the request.
+        request.timeoutInterval = 120
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 120
+        configuration.timeoutIntervalForResource = 180
+        URLSession(configuration: configuration).dataTask(with: request) { data, response, error in
             let outcome: Result<FetchedResponse, any Error>
             if let error {
                 outcome = .failure(error)

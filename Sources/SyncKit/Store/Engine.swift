@@ -35,8 +35,16 @@ final class Engine {
     /// Rows in `_fs_quarantine`, so that the common case (none) needs no lookup per operation.
     var quarantineCount = 0
     var rng: SplitMix64
-    /// Records touched by the open transaction, reported to observers after commit.
-    var touched: [String: Set<EntityID>] = [:]
+    /// Records touched by the open transaction, reported to observers after commit (appended
+    /// per write, grouped once per commit by `changedRecords`).
+    var touched: [(collection: String, entity: EntityID)] = []
+
+    /// The records the open transaction changed, by collection.
+    var changedRecords: [String: Set<EntityID>] {
+        var grouped: [String: Set<EntityID>] = [:]
+        for (collection, entity) in touched { grouped[collection, default: []].insert(entity) }
+        return grouped
+    }
 
     init(path: String, schema: Schema, options: ReplicaOptions) throws {
         let db = try Connection(path: path)
@@ -122,7 +130,7 @@ final class Engine {
         } catch {
             localSeq = seqBefore
             clock = clockBefore
-            touched = [:]
+            touched = []
             pendingHLC = nil
             try? directory.reload()
             quarantineCount = (try? db.scalar("SELECT count(*) FROM _fs_quarantine")?.int).flatMap { $0.map(Int.init) } ?? quarantineCount
@@ -215,58 +223,83 @@ final class Engine {
     /// The plain-table values a merge state shows.
     func visibleValues(_ state: EntityState, table: CollectionTable) -> [FieldID: Value] {
         var values: [FieldID: Value] = [:]
-        for (id, field) in table.fields {
-            switch field.policy {
-            case .register, .lifecycle: values[id] = state.registers[id]?.winner?.value ?? .null
-            case .counter: values[id] = .int(state.counters[id] ?? 0)
-            case .set:
-                let elements = state.sets[id]?.visible ?? []
-                values[id] = elements.isEmpty ? .null : .text(JSONText.array(elements))
-            }
-        }
+        values.reserveCapacity(table.fields.count)
+        for (id, _) in table.fields { values[id] = visibleValue(state, field: id, table: table) }
         return values
     }
 
-    func save(_ table: CollectionTable, _ entity: EntityID, from loaded: LoadedEntity, to state: EntityState) throws {
-        let values = visibleValues(state, table: table)
+    /// The plain-table value of one field.
+    func visibleValue(_ state: EntityState, field id: FieldID, table: CollectionTable) -> Value {
+        switch table.field(id)?.policy {
+        case .register?, .lifecycle?: return state.registers[id]?.winner?.value ?? .null
+        case .counter?: return .int(state.counters[id] ?? 0)
+        case .set?:
+            let elements = state.sets[id]?.visible ?? []
+            return elements.isEmpty ? .null : .text(JSONText.array(elements))
+        case nil: return .null
+        }
+    }
+
+    /// Saves a record's new state. `fields` are the fields the operation touched (nil: any):
+    /// on a live record only their columns, and their conflict status, can change.
+    func save(_ table: CollectionTable, _ entity: EntityID, from loaded: LoadedEntity, to state: EntityState, fields: [FieldID]? = nil) throws {
         let meta = try codec.encode(state)
-        if state.isVisible {
-            switch loaded.location {
-            case .live:
-                let changed = table.fields.map(\.id).filter { values[$0] != loaded.values[$0] }
-                let update = try db.cached(table.updateSQL(changing: changed))
-                defer { update.reset() }
-                var index: Int32 = 1
-                for field in changed { try update.bind(values[field]!, at: index); index += 1 }
-                try update.bind(.blob(meta), at: index)
-                try update.bind(.text(entity.rawValue), at: index + 1)
-                while try update.step() {}
-            case .tombstone, .none:
+        if state.isVisible, loaded.location == .live {
+            let candidates = fields.map { Array(Set($0.filter { $0 != 0 })).sorted() } ?? table.fields.map(\.id)
+            var changed: [FieldID] = []
+            var newValues: [Value] = []
+            for field in candidates {
+                let value = visibleValue(state, field: field, table: table)
+                if value != loaded.values[field] {
+                    changed.append(field)
+                    newValues.append(value)
+                }
+            }
+            let update = try db.cached(table.updateSQL(changing: changed))
+            defer { update.reset() }
+            var index: Int32 = 1
+            for value in newValues { try update.bind(value, at: index); index += 1 }
+            try update.bind(.blob(meta), at: index)
+            try update.bind(.text(entity.rawValue), at: index + 1)
+            while try update.step() {}
+        } else {
+            let values = visibleValues(state, table: table)
+            if state.isVisible {
                 if loaded.location == .tombstone {
                     try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity.rawValue)])
                 }
                 try db.cached(table.insertSQL).run([.text(entity.rawValue)] + table.fields.map { values[$0.id]! } + [.blob(meta)])
+            } else {
+                if loaded.location == .live { try db.cached(table.deleteSQL).run([.text(entity.rawValue)]) }
+                let cell = table.cellFieldID.flatMap { values[$0] } ?? .null
+                try db.cached("INSERT OR REPLACE INTO _fs_tombstone(collection, entity, cell, fields, meta) VALUES (?, ?, ?, ?, ?)")
+                    .run([.int(table.id), .text(entity.rawValue), cell, .blob(MetaCodec.encodeValues(values)), .blob(meta)])
             }
-        } else {
-            if loaded.location == .live { try db.cached(table.deleteSQL).run([.text(entity.rawValue)]) }
-            let cell = table.cellFieldID.flatMap { values[$0] } ?? .null
-            try db.cached("INSERT OR REPLACE INTO _fs_tombstone(collection, entity, cell, fields, meta) VALUES (?, ?, ?, ?, ?)")
-                .run([.int(table.id), .text(entity.rawValue), cell, .blob(MetaCodec.encodeValues(values)), .blob(meta)])
         }
-        let before = loaded.state.conflictFields(), after = state.conflictFields()
-        if before != after {
-            for field in before.subtracting(after) {
-                try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ? AND field = ?")
-                    .run([.int(table.id), .text(entity.rawValue), .int(Int64(field))])
-            }
-            for field in after.subtracting(before) {
+        try updateConflicts(table, entity, before: loaded.state, after: state, fields: fields)
+        touched.append((table.schema.name, entity))
+        try fault(.afterEntitySave)
+    }
+
+    /// Keeps `_fs_conflict` in step with the registers whose conflict status changed.
+    private func updateConflicts(_ table: CollectionTable, _ entity: EntityID, before: EntityState, after: EntityState, fields: [FieldID]?) throws {
+        func isConflict(_ state: EntityState, _ field: FieldID) -> Bool {
+            field == 0 ? state.exists.isConflict : (state.registers[field]?.isConflict ?? false)
+        }
+        let candidates: [FieldID] = fields.map { Array(Set($0 + [0])) }
+            ?? Array(before.conflictFields().union(after.conflictFields()))
+        for field in candidates {
+            let was = isConflict(before, field), now = isConflict(after, field)
+            guard was != now else { continue }
+            if now {
                 let review = field == 0 || (table.field(field)?.review ?? false)
                 try db.cached("INSERT OR REPLACE INTO _fs_conflict(collection, entity, field, review) VALUES (?, ?, ?, ?)")
                     .run([.int(table.id), .text(entity.rawValue), .int(Int64(field)), .bool(review)])
+            } else {
+                try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ? AND field = ?")
+                    .run([.int(table.id), .text(entity.rawValue), .int(Int64(field))])
             }
         }
-        touched[table.schema.name, default: []].insert(entity)
-        try fault(.afterEntitySave)
     }
 
     /// Appends one resolved operation to the log and merges it into its record. Returns false,
@@ -278,7 +311,7 @@ final class Engine {
         let before = try loaded ?? load(table, entity)
         var state = before.state
         try state.apply(op, order: table.headOrder, isApplied: isApplied)
-        try save(table, entity, from: before, to: state)
+        try save(table, entity, from: before, to: state, fields: op.items.map(\.field))
         return true
     }
 

@@ -82,8 +82,8 @@ public final class Replica: @unchecked Sendable {
         let (result, changes): (T, [String: Set<EntityID>]) = try lock.withLock {
             let result = try engine.transaction { try body(engine) }
             engine.committed()
-            defer { engine.touched = [:] }
-            return (result, engine.touched)
+            defer { engine.touched = [] }
+            return (result, engine.changedRecords)
         }
         notify(ChangeSet(origin: origin, records: changes))
         return result
@@ -175,7 +175,7 @@ public final class Replica: @unchecked Sendable {
                 }
             }
             engine.committed()
-            engine.touched = [:]
+            engine.touched = []
             return report
         }
     }
@@ -193,7 +193,7 @@ public final class Replica: @unchecked Sendable {
                 }
             }
             engine.committed()
-            engine.touched = [:]
+            engine.touched = []
         }
     }
 

@@ -100,7 +100,7 @@ extension Engine {
                 try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
                 try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
                 try db.cached("DELETE FROM _fs_op WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
-                touched[table.schema.name, default: []].insert(EntityID(unchecked: entity))
+                touched.append((table.schema.name, EntityID(unchecked: entity)))
             }
         }
     }
