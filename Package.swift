@@ -41,5 +41,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit"], swiftSettings: strict),
+        // Runs the built `fieldsync` binary (built by `swift build --build-tests`) as a user would.
+        .testTarget(name: "CLITests", swiftSettings: strict),
     ]
 )

@@ -13,6 +13,9 @@ let usage = """
       device init | status      set up this device, or show unsynced changes, cells, conflicts
       sync                      exchange with the central node; resumes where it broke off
       bundle export | import    sync by file, where there is no network
+      schema                    collections, fields, types, merge policies, natural keys
+      record set|get|list|delete   generic records of any collection
+      conflicts | digest        this replica's open conflicts; its state digest
 
     central node (--db PATH, default ./central.db):
       central init | serve | enroll | devices | revoke | cells | bundle | audit
@@ -41,6 +44,10 @@ do {
     case "device": try DeviceCommands.device(Array(arguments.dropFirst()))
     case "sync": try DeviceCommands.sync(Array(arguments.dropFirst()))
     case "bundle": try DeviceCommands.bundle(Array(arguments.dropFirst()))
+    case "schema": try RecordCommands.schema(Array(arguments.dropFirst()))
+    case "record": try RecordCommands.record(Array(arguments.dropFirst()))
+    case "conflicts": try RecordCommands.conflicts(Array(arguments.dropFirst()))
+    case "digest": try RecordCommands.digest(Array(arguments.dropFirst()))
     case "help", "--help", "-h": Output.line(usage)
     case nil: fail("no command\n\n\(usage)", code: 64)
     case let command?: fail("unknown command \"\(command)\"\n\n\(usage)", code: 64)

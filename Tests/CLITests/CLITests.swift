@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// The `fieldsync` binary as a user runs it: stdout, stderr and the exit code.
+struct CLITests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+    }
+
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldsync")
+    }
+
+    static func fieldsync(_ arguments: String..., in directory: URL? = nil) throws -> Run {
+        try fieldsync(arguments: arguments, in: directory)
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func usageErrorsExit64WithTheUsageOnStderr() throws {
+        let none = try Self.fieldsync()
+        #expect(none.status == 64 && none.stdout.isEmpty && none.stderr.contains("usage: fieldsync"))
+        let unknown = try Self.fieldsync("frobnicate")
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown command \"frobnicate\""))
+        let typo = try Self.fieldsync("schema", "--jsno")
+        #expect(typo.status == 64 && typo.stderr.contains("--jsno"))
+        let help = try Self.fieldsync("record", "--help")
+        #expect(help.status == 0 && help.stdout.contains("set COLLECTION ID field=value"))
+    }
+
+    @Test func schemaDescribesTheDataModelForScripts() throws {
+        let run = try Self.fieldsync("schema", "--json")
+        #expect(run.status == 0 && run.stderr.isEmpty)
+        let object = try #require(run.json as? [String: Any])
+        let collections = try #require(object["collections"] as? [[String: Any]])
+        let doorplates = try #require(collections.first { $0["name"] as? String == "doorplates" })
+        #expect(doorplates["naturalKey"] as? [String] == ["code"])
+        #expect(doorplates["cellField"] as? String == "cell")
+        let households = try #require(collections.first { $0["name"] as? String == "households" })
+        let fields = try #require(households["fields"] as? [[String: Any]])
+        #expect(fields.contains { $0["name"] as? String == "visit_count" && $0["policy"] as? String == "counter" })
+        #expect(fields.contains { $0["name"] as? String == "phone" && $0["review"] as? Bool == true })
+    }
+
+    @Test func genericRecordsAreWrittenAndReadBackByTheirDeclaredTypes() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plate = try Self.fieldsync("record", "set", "doorplates", "-", "code=JS0412-00088", "cell=JS-0412", "street=幸福路",
+                                       "latitude=31.2", "--json", in: dir)
+        #expect(plate.status == 0, "\(plate.stderr)")
+        let plateID = try #require((plate.json as? [String: Any])?["id"] as? String)
+        #expect(plateID.hasPrefix("k"))
+        let created = try Self.fieldsync("record", "set", "households", "H1", "cell=JS-0412", "head_name=张伟", "member_count=3",
+                                         "visit_count+=2", "tags+=elderly", "--json", in: dir)
+        #expect(created.status == 0, "\(created.stderr)")
+        let updated = try Self.fieldsync("record", "set", "households", "H1", "phone=13800138000", "visit_count+=1", "tags+=renter", "tags-=elderly", in: dir)
+        #expect(updated.status == 0, "\(updated.stderr)")
+        let got = try Self.fieldsync("record", "get", "households", "H1", "--json", in: dir)
+        let fields = try #require((got.json as? [String: Any])?["fields"] as? [String: Any])
+        #expect(fields["head_name"] as? String == "张伟")
+        #expect(fields["member_count"] as? Int == 3)
+        #expect(fields["visit_count"] as? Int == 3)
+        #expect(fields["tags"] as? [String] == ["renter"])
+        let list = try Self.fieldsync("record", "list", "households", "--cell", "JS-0412", "--json", in: dir)
+        #expect((list.json as? [[String: Any]])?.count == 1)
+        let digest = try Self.fieldsync("digest", "--cell", "JS-0412", in: dir)
+        #expect(digest.status == 0 && digest.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
+        #expect(try Self.fieldsync("record", "delete", "households", "H1", in: dir).status == 0)
+        #expect(try Self.fieldsync("record", "get", "households", "H1", in: dir).status == 2)
+    }
+
+    @Test func badValuesAreRefusedWithExit2AndAMessageNamingTheField() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [([String], String)] = [
+            (["record", "set", "households", "H1", "cell=C1", "member_count=many"], "households.member_count takes a whole number"),
+            (["record", "set", "households", "H1", "cell=C1", "colour=red"], "households has no field \"colour\""),
+            (["record", "set", "nests", "N1", "x=1"], "unknown collection \"nests\""),
+            (["record", "set", "households", "H1", "cell=C1", "visit_count=4"], "use visit_count+=N"),
+            (["device", "init", "--enroll", "hello"], "not a FieldSync enrollment code"),
+            (["sync"], "not set up"),
+        ]
+        for (arguments, message) in cases {
+            let run = try Self.fieldsync(arguments: arguments, in: dir)
+            #expect(run.status == 2, "\(arguments): exit \(run.status), \(run.stderr)")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+            #expect(run.stdout.isEmpty)
+        }
+        // Nothing was written by the refused commands.
+        #expect((try Self.fieldsync("record", "list", "households", "--json", in: dir).json as? [Any])?.isEmpty == true)
+    }
+
+    @Test func theDemoRunsAndConverges() throws {
+        let run = try Self.fieldsync("demo")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("digests equal: true"))
+        #expect(run.stdout.contains("open conflicts: Li 0, Zhao 0"))
+    }
+}
+
+extension CLITests {
+    static func fieldsync(arguments: [String], in directory: URL? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
