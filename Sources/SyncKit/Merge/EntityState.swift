@@ -57,7 +57,7 @@ struct EntityState: Sendable, Equatable {
         }
     }
 
-    /// The fields whose conflict status differs between two states (0 = existence).
+    /// The fields in conflict (0 = the existence register).
     func conflictFields() -> Set<FieldID> {
         var result = Set<FieldID>()
         if exists.isConflict { result.insert(0) }

@@ -112,9 +112,10 @@ final class Engine {
 
     // MARK: Transactions
 
-    /// A write transaction: on any throw, the file and the in-memory counters roll back together.
+    /// A write transaction: on any throw, the file and the in-memory state (sequence number,
+    /// clock, offset, caches) roll back together. The caller calls `committed()` after it.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        let seqBefore = localSeq, clockBefore = clock
+        let seqBefore = localSeq, clockBefore = clock, offsetBefore = clockOffsetMillis
         do {
             return try db.transaction {
                 let result = try body()
@@ -130,13 +131,13 @@ final class Engine {
         } catch {
             localSeq = seqBefore
             clock = clockBefore
+            clockOffsetMillis = offsetBefore
             touched = []
             pendingHLC = nil
             try? directory.reload()
             quarantineCount = (try? db.scalar("SELECT count(*) FROM _fs_quarantine")?.int).flatMap { $0.map(Int.init) } ?? quarantineCount
             throw error
         }
-        // (persistedHLC is updated by the caller through `committed()`.)
     }
 
     private var pendingHLC: HLCTimestamp?
