@@ -23,7 +23,7 @@ let package = Package(
         // The field domain: households, doorplates, tasks.
         .target(name: "FieldKit", dependencies: ["SyncKit"], swiftSettings: strict),
         .executableTarget(name: "fieldsync", dependencies: ["SyncKit", "FieldKit", "CentralNode"], swiftSettings: strict),
-        .executableTarget(name: "fieldsync-bench", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
+        .executableTarget(name: "fieldsync-bench", dependencies: ["SyncKit", "FieldKit", "CentralNode"], swiftSettings: strict),
         .testTarget(name: "SyncKitTests", dependencies: ["SyncKit"], swiftSettings: strict),
         .testTarget(name: "FieldKitTests", dependencies: ["FieldKit", "SyncKit"], swiftSettings: strict),
         // Debian's libmicrohttpd (HTTP server for the central node; TLS through GnuTLS).

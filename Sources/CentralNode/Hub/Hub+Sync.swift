@@ -215,12 +215,14 @@ extension Hub {
     private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> String? {
         if try access.isStored(op.id) { return nil }
         let before: String?
+        var assignsCell = false
         if case .some(.some(let cellField)) = access.cellField(of: op.collection) {
             before = try access.cell(of: op.collection, op.entity)
             let assigned = op.assignments.compactMap { a -> String? in
                 if a.field == cellField, case .set(.text(let cell), _) = a.change { return cell }
                 return nil
             }.first
+            assignsCell = assigned != nil
             let refusal: String?
             if let before, !device.everServed.contains(before) {
                 refusal = "record \(op.collection)/\(op.entity) is in cell \(before), which device \(device.name) does not serve"
@@ -244,7 +246,7 @@ extension Hub {
             let detail = try access.quarantineDetail(op.id) ?? reason.rawValue
             throw HubRefusal(422, reason.rawValue, "operation \(op.id) was refused: \(detail). Nothing from this batch was stored")
         case .applied:
-            try log(op, before: before, access: access)
+            try log(op, before: before, assignsCell: assignsCell, access: access)
             return nil
         }
     }
@@ -252,8 +254,10 @@ extension Hub {
     /// Gives an applied operation its central sequence number under its record's cell; when the
     /// operation moved the record, also under the old cell, and the record's whole history is
     /// logged again under the new cell.
-    static func log(_ op: Op, before: String?, access: CentralAccess) throws {
-        let after = try access.cell(of: op.collection, op.entity) ?? ""
+    static func log(_ op: Op, before: String?, assignsCell: Bool, access: CentralAccess) throws {
+        // Only an operation that writes the cell can move the record (and even then a concurrent
+        // write may win, so read the merged cell back); any other keeps it where it was.
+        let after = assignsCell || before == nil ? (try access.cell(of: op.collection, op.entity) ?? "") : before!
         let json = [UInt8](try op.jsonData())
         if let before, before != after {
             try append(op, json: json, cell: before, access: access)
