@@ -20,6 +20,11 @@ enum CentralCommands {
           bundle import FILE [--device NAME] --reply OUT   import a device's bundle, write the reply bundle
           bundle export --device NAME OUT        write a bundle of everything in a device's cells
           audit                                  the audit log of operator actions
+          review list [--kind conflict|quarantine] [--cell C]   the review queue
+          review show ID                         one item with its candidate values
+          review resolve ID (--pick OPID | --value V)            settle a conflict
+          review release OPID | review discard OPID              a held operation: write it again
+                                                 with the node's clock, or drop it
         """
 
     static func run(_ words: [String]) async throws {
@@ -86,6 +91,8 @@ enum CentralCommands {
             json ? Output.json(["device": device, "cells": cells.sorted()]) : Output.line("\(device) now serves \(cells.sorted().joined(separator: ", "))")
         case "bundle":
             try bundle(&args, path: path, actor: actor, json: json)
+        case "review":
+            try review(&args, path: path, actor: actor, json: json)
         case "audit":
             try args.checkAllUsed()
             let rows = try Hub.open(path: path, schema: FieldModel.schema).audit()
@@ -97,6 +104,70 @@ enum CentralCommands {
         default:
             throw UsageError("unknown central command \"\(command)\"\n\n\(usage)")
         }
+    }
+
+    private static func review(_ args: inout Arguments, path: String, actor: String, json: Bool) throws {
+        let hub = try Hub.open(path: path, schema: FieldModel.schema)
+        let words = Array(args.positional)
+        switch words.first {
+        case "list", nil:
+            let kind = try args.value("kind").map { text -> Hub.ReviewKind in
+                guard let kind = Hub.ReviewKind(rawValue: text) else { throw UsageError("--kind is conflict or quarantine, not \"\(text)\"") }
+                return kind
+            }
+            let cell = args.value("cell")
+            try args.checkAllUsed()
+            let items = try hub.reviewItems(kind: kind, cell: cell)
+            if json { return Output.json(items.map(render)) }
+            if items.isEmpty { Output.line("the review queue is empty") }
+            for item in items { Output.line("\(item.id)\t\(item.kind.rawValue)\t\(item.cell ?? "-")\t\(item.summary)") }
+        case "show":
+            guard words.count == 2 else { throw UsageError("review show ID") }
+            try args.checkAllUsed()
+            guard let item = try hub.reviewItems().first(where: { $0.id == words[1] }) else {
+                throw SyncError(.notFound, "no open review item \(words[1]); `central review list` shows them")
+            }
+            if json { return Output.json(render(item)) }
+            Output.line("\(item.id) (\(item.kind.rawValue), cell \(item.cell ?? "-"))")
+            for candidate in item.conflict?.candidates ?? [] { Output.line("  candidate \(candidate.op): \(candidate.value)") }
+            if let held = item.held { Output.line("  held: \(held.reason.rawValue): \(held.detail)") }
+        case "resolve":
+            guard words.count == 2 else { throw UsageError("review resolve ID (--pick OPID | --value V)") }
+            let pick = try args.value("pick").map { text -> OpID in
+                guard let id = OpID(text) else { throw UsageError("--pick takes a candidate's op id, as `review show` prints it") }
+                return id
+            }
+            let value = args.value("value").map { Value.text($0) }
+            try args.checkAllUsed()
+            try hub.resolve(words[1], pick: pick, value: value.map { try typedValue($0, for: words[1]) }, actor: actor)
+            json ? Output.json(["resolved": words[1]]) : Output.line("resolved \(words[1]); devices receive it at their next sync")
+        case "release", "discard":
+            guard words.count == 2, let id = OpID(words[1]) else { throw UsageError("review \(words[0]) OPID") }
+            try args.checkAllUsed()
+            if words[0] == "release" { try hub.release(id, actor: actor) } else { try hub.discard(id, actor: actor) }
+            json ? Output.json([words[0] == "release" ? "released" : "discarded": words[1]]) : Output.line("\(words[0])d \(words[1])")
+        default:
+            throw UsageError("review list | show ID | resolve ID | release OPID | discard OPID")
+        }
+    }
+
+    /// A `--value` given as text, parsed by the conflicted field's declared type.
+    private static func typedValue(_ value: Value, for itemID: String) throws -> Value {
+        let parts = itemID.split(separator: "/").map(String.init)
+        guard parts.count == 3, let text = value.text else { return value }
+        if parts[2] == Assignment.existenceField { return .bool(text == "true") }
+        guard let collection = FieldModel.schema.collection(named: parts[0]), let field = collection.field(named: parts[2]) else { return value }
+        return text.isEmpty ? .null : try RecordCommands.parse(text, field.type, "\(parts[0]).\(parts[2])")
+    }
+
+    private static func render(_ item: Hub.ReviewItem) -> [String: Any] {
+        var result: [String: Any] = ["id": item.id, "kind": item.kind.rawValue, "summary": item.summary]
+        if let cell = item.cell { result["cell"] = cell }
+        if let conflict = item.conflict {
+            result["candidates"] = conflict.candidates.map { ["op": $0.op.description, "value": RecordCommands.jsonValue($0.value)] as [String: Any] }
+        }
+        if let held = item.held { result["reason"] = held.reason.rawValue; result["detail"] = held.detail }
+        return result
     }
 
     static func parseURL(_ text: String) throws -> URL {

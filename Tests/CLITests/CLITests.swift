@@ -121,3 +121,19 @@ extension CLITests {
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
+
+extension CLITests {
+    @Test func theReviewQueueCommandsAnswerOnAFreshNode() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try Self.fieldsync("central", "init", in: dir).status == 0)
+        let empty = try Self.fieldsync("central", "review", "list", in: dir)
+        #expect(empty.status == 0 && empty.stdout.contains("the review queue is empty"))
+        let json = try Self.fieldsync("central", "review", "list", "--json", in: dir)
+        #expect((json.json as? [Any])?.isEmpty == true)
+        let bad = try Self.fieldsync("central", "review", "resolve", "not-an-item", "--value", "x", in: dir)
+        #expect(bad.status == 2 && bad.stderr.contains("is not a conflict id"))
+        let kind = try Self.fieldsync("central", "review", "list", "--kind", "gossip", in: dir)
+        #expect(kind.status == 64 && kind.stderr.contains("--kind is conflict or quarantine"))
+    }
+}

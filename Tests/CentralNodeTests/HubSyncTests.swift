@@ -381,3 +381,55 @@ struct SyncCutTests {
         #expect(exchanges >= 4)   // the scenario really spans several exchanges
     }
 }
+
+/// The central node's review queue: conflicts and held operations, resolved by operators with
+/// ordinary operations that reach every device, and audited.
+struct ReviewQueueTests {
+    @Test func aConflictResolvedCentrallyIsResolvedOnEveryDevice() throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        try world.enroll("zhao", cells: ["C1"], index: 2)
+        let id = try world.replica("li").write { try $0.insert("households", ["cell": "C1", "phone": "1"]) }
+        try world.sync("li"); try world.sync("zhao")
+        try world.replica("li").write { try $0.update("households", id, ["phone": "138"]) }
+        try world.replica("zhao").write { try $0.update("households", id, ["phone": "139"]) }
+        try world.sync("li"); try world.sync("zhao"); try world.sync("li")
+        let items = try world.hub.reviewItems(kind: .conflict, cell: "C1")
+        #expect(items.count == 1)
+        let item = try #require(items.first)
+        #expect(item.id == "households/\(id)/phone")
+        let pick = try #require(item.conflict?.candidates.first { $0.value == "138" })
+        #expect(try world.hub.reviewItems(cell: "C2").isEmpty)
+        try world.hub.resolve(item.id, pick: pick.op, actor: "operator-1")
+        try world.sync("li"); try world.sync("zhao")
+        for name in ["li", "zhao"] {
+            #expect(try world.replica(name).record("households", id)?["phone"] == "138")
+            #expect(try world.replica(name).conflicts().isEmpty)
+        }
+        #expect(try world.hub.reviewItems().isEmpty)
+        #expect(try world.hub.audit().last?.action == "resolve")
+        #expect(throws: SyncError.self) { try world.hub.resolve("nonsense", pick: pick.op, actor: "operator-1") }
+    }
+
+    @Test func aHeldOperationReleasedByAnOperatorReachesTheDevices() throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("fast", cells: ["C1"], index: 1, clockMillis: HubSyncTests.epoch + 86_400_000)
+        try world.enroll("li", cells: ["C1"], index: 2)
+        let id = try world.replica("fast").write { try $0.insert("households", ["cell": "C1", "head_name": "tomorrow"]) }
+        try world.replica("fast").write { try $0.insert("households", ["cell": "C1", "head_name": "discarded"]) }
+        try world.sync("fast")
+        let held = try world.hub.reviewItems(kind: .quarantine)
+        #expect(held.count == 2)
+        try world.hub.release(try #require(OpID(held[0].id)), actor: "operator-1")
+        try world.hub.discard(try #require(OpID(held[1].id)), actor: "operator-1")
+        // The node's clock follows its own time, never the held operation's day-ahead stamp.
+        #expect(world.hub.replica.clock.millis < UInt64(HubSyncTests.epoch + 600_000))
+        #expect(try world.hub.reviewItems().isEmpty)
+        try world.sync("li")
+        #expect(try world.replica("li").records("households").map { $0["head_name"] } == ["tomorrow"])
+        #expect(try world.replica("li").record("households", id) != nil)
+        #expect(try world.replica("li").quarantined().isEmpty)   // re-stamped with the node's clock: accepted
+        #expect(try world.replica("li").operations().allSatisfy { $0.hlc.millis < UInt64(HubSyncTests.epoch + 600_000) })
+        #expect(try world.hub.audit().suffix(2).map(\.action) == ["release", "discard"])
+    }
+}

@@ -110,6 +110,20 @@ struct ServerProcessTests {
         #expect(conflicts.filter { $0.collection == "doorplates" && $0.field == "street" }.count == 1)
         #expect(Set(conflicts.map { "\($0.collection)/\($0.entity).\($0.field)" }).count == conflicts.count)
 
+        // The operator settles the phone conflict with the CLI; the devices receive it.
+        let queue = try cli(["central", "review", "list", "--kind", "conflict", "--json", "--db", central])
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(queue.stdout.utf8)) as? [[String: Any]])
+        let phone = try #require(items.first { ($0["id"] as? String)?.hasSuffix("/phone") == true })
+        let candidates = try #require(phone["candidates"] as? [[String: Any]])
+        let chosen = try #require(candidates.first { $0["value"] as? String == "13800138000" }?["op"] as? String)
+        let resolved = try cli(["central", "review", "resolve", try #require(phone["id"] as? String), "--pick", chosen, "--db", central])
+        #expect(resolved.status == 0, "\(resolved.stderr)")
+        for name in ["a", "d"] { _ = try sync(name) }
+        for name in ["a", "d"] {
+            #expect(try stores[name]!.household(household.id)?.details.phone == "13800138000")
+            #expect(try stores[name]!.replica.conflicts().allSatisfy { $0.field != "phone" })
+        }
+
         // Graceful shutdown on SIGTERM: exit 0.
         server.terminate()
         server.waitUntilExit()

@@ -113,6 +113,39 @@ public final class WriteTransaction {
         try engine.writeLocal(table, id, loaded: loaded, items: engine.resolution(fid, checked, loaded))
     }
 
+    /// Writes the changes of another replica's operation as a new local operation, stamped with
+    /// this replica's clock and superseding the heads seen here: how an operator releases an
+    /// operation held for a clock far ahead without letting that clock win.
+    package func restamp(_ op: Op) throws {
+        let table = try engine.catalog.table(named: op.collection)
+        let loaded = try engine.load(table, op.entity)
+        var items: [ResolvedOperation.Item] = []
+        for assignment in op.assignments {
+            if assignment.field == Assignment.existenceField {
+                guard case .set(.bool(let exists), _) = assignment.change else {
+                    throw SyncError(.invalidInput, "the existence register takes true or false")
+                }
+                items.append(.init(field: 0, change: .set(.bool(exists), prev: loaded.state.exists.headIDs)))
+                continue
+            }
+            guard let fid = table.fieldIDs[assignment.field], let field = table.field(fid) else {
+                throw SyncError(.invalidInput, "\(op.collection) has no field \"\(assignment.field.prefix(64))\"")
+            }
+            switch assignment.change {
+            case .set(let value, _):
+                let checked = try engine.checkValue(value, for: field, collection: op.collection, allowNull: true)
+                items.append(.init(field: fid, change: .set(checked, prev: loaded.state.registers[fid]?.headIDs ?? [])))
+            case .increment(let delta):
+                items.append(.init(field: fid, change: .increment(delta)))
+            case .add(let element):
+                items.append(.init(field: fid, change: .add(try engine.checkValue(element, for: field, collection: op.collection, allowNull: false))))
+            case .remove(let element, _):
+                items.append(.init(field: fid, change: .remove(element, tags: loaded.state.sets[fid]?.elements[element] ?? [])))
+            }
+        }
+        try engine.writeLocal(table, op.entity, loaded: loaded, items: items)
+    }
+
     /// Reads a record as this transaction sees it (its own writes included).
     public func record(_ collection: String, _ id: EntityID, includeDeleted: Bool = false) throws -> Record? {
         try engine.record(collection, id, includeDeleted: includeDeleted)
@@ -135,7 +168,11 @@ extension Engine {
             throw SyncError(.limitExceeded, "one write may change at most \(options.limits.assignmentsPerOpMax) fields; got \(items.count)")
         }
         let (id, hlc) = nextLocalStamp()
-        try merge(ResolvedOperation(id: id, hlc: hlc, items: items), table: table, entity: entity, loaded: loaded)
+        guard try merge(ResolvedOperation(id: id, hlc: hlc, items: items), table: table, entity: entity, loaded: loaded) else {
+            // A local operation is never a duplicate, unless another process wrote to this
+            // replica file as the same replica: refuse rather than lose the write.
+            throw SyncError(.corrupt, "operation \(id) is already in the log: another process is writing to this replica file; close it and retry")
+        }
     }
 
     func entityID(for table: CollectionTable, values: [String: Value], given: EntityID?) throws -> EntityID {

@@ -62,6 +62,27 @@ package struct CentralAccess {
         return loaded.values[cellID]?.text
     }
 
+    /// Runs local writes of the central node's own replica (an operator's resolution) in this
+    /// transaction, and returns the operations they wrote, to be logged for the devices.
+    package func writeLocal<T>(_ body: (WriteTransaction) throws -> T) throws -> (T, [Op]) {
+        let before = engine.localSeq
+        let result = try body(WriteTransaction(engine: engine))
+        guard engine.localSeq > before else { return (result, []) }
+        let select = try engine.db.prepare("SELECT seq, hlc, collection, entity, body FROM _fs_op WHERE replica = ? AND seq > ? ORDER BY seq")
+        try select.bind([.int(StoreLayout.localReplicaIndex), .int(Int64(before))])
+        var ops: [Op] = []
+        while try select.step() {
+            ops.append(try engine.operation(fromLogRow: StoreLayout.localReplicaIndex, seq: select.int64(at: 0), hlc: select.int64(at: 1),
+                                            collection: select.int64(at: 2), entity: select.text(at: 3), body: select.bytes(at: 4)))
+        }
+        return (result, ops)
+    }
+
+    /// Removes an operation from quarantine for good (an operator's discard).
+    package func discard(_ id: OpID) throws -> Op {
+        try engine.unquarantine(id)
+    }
+
     /// The state digest of one cell (as `Replica.digest(cell:)`).
     package func digest(cell: String) throws -> String {
         try engine.digest(collection: nil, cell: cell)
