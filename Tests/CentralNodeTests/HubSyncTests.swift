@@ -433,3 +433,15 @@ struct ReviewQueueTests {
         #expect(try world.hub.audit().suffix(2).map(\.action) == ["release", "discard"])
     }
 }
+
+extension HubSyncTests {
+    @Test func aPushOverTheBatchLimitIsRefusedWhole() throws {
+        var world = try World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        try world.replica("li").write { tx in for n in 0...SyncProtocol.pushOpsMax { try tx.insert("households", ["cell": "C1", "head_name": .text("n\(n)")]) } }
+        let request = try world.replica("li").nextSyncRequest(pushOpsMax: SyncProtocol.pushOpsMax + 1)
+        let error = #expect(throws: HubRefusal.self) { try world.hub.handle(request, token: world.devices["li"]!.token) }
+        #expect(error?.status == 413 && error?.code == "tooManyOps")
+        #expect(try world.hub.replica.records("households").isEmpty)
+    }
+}

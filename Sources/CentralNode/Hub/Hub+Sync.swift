@@ -31,7 +31,7 @@ extension Hub {
         guard case .devicePush(let request) = contents else {
             throw SyncError(.invalidInput, "this is a \(header.kind.rawValue) bundle, made by the central node for a device; import it on the device")
         }
-        try Self.checkPush(request)
+        try Self.checkPush(request, limit: Bundle.opsMax)
         let response = try replica.centralTransaction { access in
             let device = try Self.identify(replica: request.device, name: name, access: access)
             let response = try Self.exchange(request, device: device, access: access, wholeLog: true)
@@ -57,9 +57,10 @@ extension Hub {
         return try Bundle.encode(.centralPull(device: target, response), createdMillis: response.serverTimeMillis)
     }
 
-    private static func checkPush(_ request: SyncRequest) throws {
-        guard request.push.count <= max(SyncProtocol.pushOpsMax, Bundle.opsMax) else {
-            throw HubRefusal(413, "tooManyOps", "a request pushes at most \(SyncProtocol.pushOpsMax) operations; got \(request.push.count)")
+    /// A request pushes at most `SyncProtocol.pushOpsMax` operations; a bundle `Bundle.opsMax`.
+    private static func checkPush(_ request: SyncRequest, limit: Int = SyncProtocol.pushOpsMax) throws {
+        guard request.push.count <= limit else {
+            throw HubRefusal(413, "tooManyOps", "one push carries at most \(limit) operations; got \(request.push.count)")
         }
         guard request.push.allSatisfy({ $0.id.replica == request.device }) else {
             throw HubRefusal(400, "foreignOps", "a device pushes only its own operations")
@@ -68,72 +69,72 @@ extension Hub {
 
     /// The core of an exchange, for the network path and bundles alike.
     private static func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, wholeLog: Bool) throws -> SyncResponse {
-            var device = input
-            let now = access.nowMillis
-            let pageMax = wholeLog ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
+        var device = input
+        let now = access.nowMillis
+        let pageMax = wholeLog ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
 
-            // Push: store every operation, in sequence order.
-            var held: [SyncResponse.Held] = []
-            for op in request.push.sorted(by: { $0.id.seq < $1.id.seq }) {
-                if let reason = try Self.store(op, device: device, access: access) { held.append(.init(op: op.id, reason: reason)) }
-                if op.id.seq == device.acceptedSeq + 1 { device.acceptedSeq = op.id.seq }
-            }
-            try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
-                .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
+        // Push: store every operation, in sequence order.
+        var held: [SyncResponse.Held] = []
+        for op in request.push.sorted(by: { $0.id.seq < $1.id.seq }) {
+            if let reason = try Self.store(op, device: device, access: access) { held.append(.init(op: op.id, reason: reason)) }
+            if op.id.seq == device.acceptedSeq + 1 { device.acceptedSeq = op.id.seq }
+        }
+        try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
+            .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
 
-            // Pull: the next page across the device's cells (and the cell-less collections, "").
-            let scope = device.cells.union([""])
-            let maxCseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
-            var rows: [(cseq: UInt64, cell: String, op: [UInt8])] = []
-            var full = Set<String>()
-            for cell in scope.sorted() {
-                let cursor = wholeLog ? 0 : (request.cursors[cell] ?? 0)
-                // Own operations come back only into a cell the device starts afresh (cursor 0).
-                let select = try access.db.cached("""
-                    SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0) ORDER BY cseq LIMIT ?
-                    """)
-                defer { select.reset() }
-                try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(pageMax))])
-                var count = 0
-                while try select.step() {
-                    rows.append((UInt64(select.int64(at: 0)), cell, select.bytes(at: 1)))
-                    count += 1
-                }
-                if count == pageMax { full.insert(cell) }
+        // Pull: the next page across the device's cells (and the cell-less collections, "").
+        let scope = device.cells.union([""])
+        let maxCseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
+        var rows: [(cseq: UInt64, cell: String, op: [UInt8])] = []
+        var full = Set<String>()
+        for cell in scope.sorted() {
+            let cursor = wholeLog ? 0 : (request.cursors[cell] ?? 0)
+            // Own operations come back only into a cell the device starts afresh (cursor 0).
+            let select = try access.db.cached("""
+                SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0) ORDER BY cseq LIMIT ?
+                """)
+            defer { select.reset() }
+            try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(pageMax))])
+            var count = 0
+            while try select.step() {
+                rows.append((UInt64(select.int64(at: 0)), cell, select.bytes(at: 1)))
+                count += 1
             }
-            rows.sort { $0.cseq < $1.cseq }
-            let page = rows.prefix(pageMax)
-            var ops: [Op] = []
-            var seen = Set<OpID>()
-            var lastIncluded: [String: UInt64] = [:]
-            for row in page {
-                lastIncluded[row.cell] = row.cseq
-                let op = try JSONDecoder().decode(Op.self, from: Data(row.op))
-                if seen.insert(op.id).inserted { ops.append(op) }
+            if count == pageMax { full.insert(cell) }
+        }
+        rows.sort { $0.cseq < $1.cseq }
+        let page = rows.prefix(pageMax)
+        var ops: [Op] = []
+        var seen = Set<OpID>()
+        var lastIncluded: [String: UInt64] = [:]
+        for row in page {
+            lastIncluded[row.cell] = row.cseq
+            let op = try JSONDecoder().decode(Op.self, from: Data(row.op))
+            if seen.insert(op.id).inserted { ops.append(op) }
+        }
+        var cursors: [String: UInt64] = [:]
+        var more = false
+        for cell in scope {
+            let cut = rows.count > pageMax && rows.dropFirst(pageMax).contains { $0.cell == cell }
+            if cut || full.contains(cell) {
+                more = true
+                cursors[cell] = lastIncluded[cell] ?? (request.cursors[cell] ?? 0)
+            } else {
+                cursors[cell] = maxCseq
             }
-            var cursors: [String: UInt64] = [:]
-            var more = false
-            for cell in scope {
-                let cut = rows.count > pageMax && rows.dropFirst(pageMax).contains { $0.cell == cell }
-                if cut || full.contains(cell) {
-                    more = true
-                    cursors[cell] = lastIncluded[cell] ?? (request.cursors[cell] ?? 0)
-                } else {
-                    cursors[cell] = maxCseq
-                }
+        }
+        // Verify: when the device is caught up, compare its per-cell digests with ours.
+        var resync: [String] = []
+        if let digests = request.digests, ops.isEmpty, !more {
+            for (cell, digest) in digests.sorted(by: { $0.key < $1.key }) where device.cells.contains(cell) {
+                if try access.digest(cell: cell) != digest { resync.append(cell) }
             }
-            // Verify: when the device is caught up, compare its per-cell digests with ours.
-            var resync: [String] = []
-            if let digests = request.digests, ops.isEmpty, !more {
-                for (cell, digest) in digests.sorted(by: { $0.key < $1.key }) where device.cells.contains(cell) {
-                    if try access.digest(cell: cell) != digest { resync.append(cell) }
-                }
-            }
-            if wholeLog && more {
-                throw SyncError(.limitExceeded, "device \(device.name)'s cells hold more than \(Bundle.opsMax) operations: too many for one bundle; sync over the network")
-            }
-            return SyncResponse(serverTimeMillis: now, acceptedThroughSeq: device.acceptedSeq, held: held, ops: ops,
-                                cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync)
+        }
+        if wholeLog && more {
+            throw SyncError(.limitExceeded, "device \(device.name)'s cells hold more than \(Bundle.opsMax) operations: too many for one bundle; sync over the network")
+        }
+        return SyncResponse(serverTimeMillis: now, acceptedThroughSeq: device.acceptedSeq, held: held, ops: ops,
+                            cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync)
     }
 
     /// Finds a device for a bundle: by its bound replica id, or by name (binding the replica).
