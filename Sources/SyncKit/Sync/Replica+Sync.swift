@@ -82,16 +82,17 @@ extension Engine {
         let acked = try state("acked_seq") ?? 0
         for table in catalog.byName.values {
             guard let cellField = table.schema.cellField else { continue }
+            // SQLite finds the rows outside the kept cells; usually there are none.
+            let keep = JSONText.array(cells.sorted().map(Value.text))
             var doomed: [String] = []
-            let live = try db.prepare("SELECT id, \(StoreLayout.quoted(cellField)) FROM \(table.table)")
-            while try live.step() {
-                if !cells.contains(live.text(at: 1)) { doomed.append(live.text(at: 0)) }
-            }
-            let tombs = try db.prepare("SELECT entity, cell FROM _fs_tombstone WHERE collection = ?")
-            try tombs.bind([.int(table.id)])
-            while try tombs.step() {
-                if !cells.contains(tombs.isNull(at: 1) ? "" : tombs.text(at: 1)) { doomed.append(tombs.text(at: 0)) }
-            }
+            let live = try db.cached("SELECT id FROM \(table.table) WHERE coalesce(\(StoreLayout.quoted(cellField)), '') NOT IN (SELECT value FROM json_each(?))")
+            defer { live.reset() }
+            try live.bind([.text(keep)])
+            while try live.step() { doomed.append(live.text(at: 0)) }
+            let tombs = try db.cached("SELECT entity FROM _fs_tombstone WHERE collection = ? AND coalesce(cell, '') NOT IN (SELECT value FROM json_each(?))")
+            defer { tombs.reset() }
+            try tombs.bind([.int(table.id), .text(keep)])
+            while try tombs.step() { doomed.append(tombs.text(at: 0)) }
             for entity in doomed {
                 let pending = try db.scalar("SELECT count(*) FROM _fs_op WHERE collection = ? AND entity = ? AND replica = ? AND seq > ?",
                                             [.int(table.id), .text(entity), .int(StoreLayout.localReplicaIndex), .int(acked)])?.int ?? 0
