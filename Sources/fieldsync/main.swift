@@ -1,4 +1,5 @@
 import CentralNode
+import FieldKit
 import Foundation
 import SyncKit
 
@@ -13,6 +14,7 @@ let usage = """
       device init | status      set up this device, or show unsynced changes, cells, conflicts
       sync                      exchange with the central node; resumes where it broke off
       bundle export | import    sync by file, where there is no network
+      household | doorplate | task   a collector's work, validated (see `fieldsync household --help`)
       schema                    collections, fields, types, merge policies, natural keys
       record set|get|list|delete   generic records of any collection
       conflicts | digest        this replica's open conflicts; its state digest
@@ -44,6 +46,9 @@ do {
     case "device": try DeviceCommands.device(Array(arguments.dropFirst()))
     case "sync": try DeviceCommands.sync(Array(arguments.dropFirst()))
     case "bundle": try DeviceCommands.bundle(Array(arguments.dropFirst()))
+    case "household": try DomainCommands.household(Array(arguments.dropFirst()))
+    case "doorplate": try DomainCommands.doorplate(Array(arguments.dropFirst()))
+    case "task": try DomainCommands.task(Array(arguments.dropFirst()))
     case "schema": try RecordCommands.schema(Array(arguments.dropFirst()))
     case "record": try RecordCommands.record(Array(arguments.dropFirst()))
     case "conflicts": try RecordCommands.conflicts(Array(arguments.dropFirst()))
@@ -54,6 +59,10 @@ do {
     }
 } catch let error as UsageError {
     fail(error.description, code: 64)
+} catch let error as FieldError {
+    fail(error.message, code: 2)
+} catch let error as DoorplateError {
+    fail(error.message, code: 2)
 } catch let refusal as SyncRefusal {
     fail(refusal.description, code: 2)
 } catch let error as SyncError {

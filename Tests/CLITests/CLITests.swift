@@ -137,3 +137,36 @@ extension CLITests {
         #expect(kind.status == 64 && kind.stderr.contains("--kind is conflict or quarantine"))
     }
 }
+
+extension CLITests {
+    @Test func aCollectorRegistersAPlateAndAHouseholdAndIsWarnedOfADuplicate() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plate = try Self.fieldsync("doorplate", "add", "js0412-00088", "--street", "幸福路", "--json", in: dir)
+        #expect(plate.status == 0, "\(plate.stderr)")
+        #expect((plate.json as? [String: Any])?["qrPayload"] as? String == "FSP1:JS0412-00088K")
+        let scan = try Self.fieldsync("doorplate", "scan", "FSP1:JS0412-00088K", "--json", in: dir)
+        #expect((scan.json as? [String: Any])?["known"] as? Bool == true)
+        let misread = try Self.fieldsync("doorplate", "scan", "FSP1:JS0412-00078K", in: dir)
+        #expect(misread.status == 2 && misread.stderr.contains("rescan"))
+
+        let added = try Self.fieldsync("household", "add", "--doorplate", "JS0412-00088", "--room", "501", "--head", "張偉",
+                                       "--members", "3", "--phone", "138 0013 8000", "--json", in: dir)
+        #expect(added.status == 0, "\(added.stderr)")
+        let household = try #require(added.json as? [String: Any])
+        let id = try #require(household["id"] as? String)
+        #expect(household["phone"] as? String == "13800138000")
+        // The same household typed again, in simplified characters: shown, not created.
+        let again = try Self.fieldsync("household", "add", "--doorplate", "JS0412-00088", "--room", "501", "--head", "张伟", "--members", "3", in: dir)
+        #expect(again.status == 2 && again.stdout.contains(id) && again.stderr.contains("--anyway"))
+        let anyway = try Self.fieldsync("household", "add", "--doorplate", "JS0412-00088", "--room", "502", "--head", "张伟", "--members", "1", "--anyway", in: dir)
+        #expect(anyway.status == 0, "\(anyway.stderr)")
+        let tooMany = try Self.fieldsync("household", "add", "--doorplate", "JS0412-00088", "--head", "王芳", "--members", "120", in: dir)
+        #expect(tooMany.status == 2 && tooMany.stderr.contains("member count must be 0 to 99"))
+        let visit = try Self.fieldsync("household", "visit", id, "--on", "2026-11-29", "--json", in: dir)
+        #expect((visit.json as? [String: Any])?["visitCount"] as? Int == 1)
+        #expect((try Self.fieldsync("household", "list", "--json", in: dir).json as? [Any])?.count == 2)
+        let tasks = try Self.fieldsync("task", "list", in: dir)
+        #expect(tasks.status == 0 && tasks.stdout.contains("no open tasks"))
+    }
+}
