@@ -1,7 +1,7 @@
 /// One named benchmark: what it measures and how to run it.
 ///
 ///     Benchmark(name: "local_write_batched", summary: "100,000 single-field writes") { settings in
-///         try LocalWriteBatched.run(settings)
+///         try LocalWrites.batched.run(settings)
 ///     }
 struct Benchmark: Sendable {
     let name: String

@@ -4,10 +4,10 @@ enum BenchmarkSuite {
     static let all: [Benchmark] = [
         Benchmark(name: "local_write_batched",
                   summary: "100,000 single-field updates on 10,000 records, 1,000 per transaction",
-                  run: LocalWriteBatched.run),
+                  run: LocalWrites.batched.run),
         Benchmark(name: "local_write_per_txn",
                   summary: "5,000 single-field updates, one transaction each",
-                  run: LocalWritePerTransaction.run),
+                  run: LocalWrites.perTransaction.run),
         Benchmark(name: "local_insert_batched",
                   summary: "100,000 new whole records, 1,000 per transaction",
                   run: LocalInsertBatched.run),

@@ -161,9 +161,3 @@ enum DeviceCommands {
         }
     }
 }
-
-extension Output {
-    static func error(_ text: String, terminator: Bool) {
-        FileHandle.standardError.write(Data((text + (terminator ? "\n" : "")).utf8))
-    }
-}

@@ -13,8 +13,8 @@ enum Output {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    static func error(_ text: String, terminator: Bool = true) {
+        FileHandle.standardError.write(Data((text + (terminator ? "\n" : "")).utf8))
     }
 
     /// One structured log line (JSON) on stderr: never field values, never tokens.

@@ -107,12 +107,3 @@ extension Value: CustomStringConvertible {
         }
     }
 }
-
-extension Value {
-    /// The canonical binary encoding (tag byte + payload), the same on every platform.
-    var canonicalBytes: [UInt8] {
-        var writer = ByteWriter()
-        writer.write(self)
-        return writer.bytes
-    }
-}

@@ -7,14 +7,7 @@ final class ReplicaDirectory {
 
     init(db: Connection) throws {
         self.db = db
-        let select = try db.prepare("SELECT idx, id FROM _fs_replica")
-        while try select.step() {
-            guard let id = ReplicaID(bytes: select.bytes(at: 1)) else {
-                throw SyncError(.corrupt, "replica table holds an id that is not 16 bytes")
-            }
-            indexByID[id] = select.int64(at: 0)
-            idByIndex[select.int64(at: 0)] = id
-        }
+        try reload()
     }
 
     /// The local number of a replica, if it is known.
@@ -36,16 +29,19 @@ final class ReplicaDirectory {
         return id
     }
 
-    /// Reloads from the file: after a rolled-back transaction, entries it added are gone.
+    /// Loads the entries from the file (again after a rolled-back transaction: entries it added
+    /// are gone).
     func reload() throws {
-        indexByID = [:]
-        idByIndex = [:]
+        var byID: [ReplicaID: Int64] = [:], byIndex: [Int64: ReplicaID] = [:]
         let select = try db.prepare("SELECT idx, id FROM _fs_replica")
         while try select.step() {
-            if let id = ReplicaID(bytes: select.bytes(at: 1)) {
-                indexByID[id] = select.int64(at: 0)
-                idByIndex[select.int64(at: 0)] = id
+            guard let id = ReplicaID(bytes: select.bytes(at: 1)) else {
+                throw SyncError(.corrupt, "replica table holds an id that is not 16 bytes")
             }
+            byID[id] = select.int64(at: 0)
+            byIndex[select.int64(at: 0)] = id
         }
+        indexByID = byID
+        idByIndex = byIndex
     }
 }

@@ -75,9 +75,9 @@ public struct SyncSession {
             progress.cells = response.cells
             progress.resynced += response.resync
             if request.digests != nil { progress.verified = response.resync.isEmpty }
-            report(progress)
             let remaining = try replica.unsyncedCount()
             progress.unsynced = remaining
+            report(progress)
             if !response.more && response.resync.isEmpty {
                 if remaining == 0 {
                     // Caught up: verify once (twice if a resync was needed), then stop.
