@@ -34,10 +34,16 @@ let package = Package(
         ),
         // Non-variadic wrappers for libmicrohttpd's variadic functions.
         .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
-        // The hub: HTTP server, auth, scopes, central store, review queue.
+        // Debian's libqrencode: the enrollment QR code an operator prints (central node only).
+        .systemLibrary(
+            name: "CQREncode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        // The hub: HTTP server, auth, scopes, central store, review queue, district data.
         .target(
             name: "CentralNode",
-            dependencies: ["SyncKit", "CMicroHTTPD", "CMicroHTTPDShim"],
+            dependencies: ["SyncKit", "FieldKit", "CMicroHTTPD", "CMicroHTTPDShim", "CQREncode"],
             swiftSettings: strict
         ),
         .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit"], swiftSettings: strict),

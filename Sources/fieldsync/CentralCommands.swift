@@ -11,15 +11,22 @@ enum CentralCommands {
           init                                   create the central node's database
           serve [--host H] [--port P] [--tls-cert F --tls-key F]
                                                  run the node until SIGINT/SIGTERM (port 0: any free port)
-          enroll --device NAME --cells C1,C2 [--url URL]
+          enroll --device NAME --cells C1,C2 [--url URL [--qr FILE.svg]]
                                                  enroll a device: prints its one-time token and, with the
-                                                 node's URL, the enrollment payload for its QR code
+                                                 node's URL, the enrollment payload for its QR code;
+                                                 --qr writes that QR code as a printable SVG (owner-only)
           devices                                list devices, their cells and when they last synced
           revoke DEVICE                          revoke a device at once
           cells DEVICE --set C1,C2               change a device's cells (takes effect at its next sync)
           bundle import FILE [--device NAME] --reply OUT   import a device's bundle, write the reply bundle
           bundle export --device NAME OUT        write a bundle of everything in a device's cells
           audit                                  the audit log of operator actions
+          import-csv households|doorplates FILE  import a district file: all rows or none (every bad row
+                                                 listed, exit 2); devices receive the records at next sync
+          export-csv households|doorplates FILE [--cell C]   write a district file (UTF-8 with BOM)
+          stats                                  records per cell, devices last seen, operations per day
+                                                 (UTC), open review items by kind
+          digest [--cell C]                      each cell's digest (compare with `fieldsync digest --cell C`)
           review list [--kind conflict|quarantine] [--cell C]   the review queue
           review show ID                         one item with its candidate values
           review resolve ID (--pick OPID | --value V)            settle a conflict
@@ -49,18 +56,23 @@ enum CentralCommands {
             let device = try args.required("device", "NAME")
             let cells = try args.required("cells", "C1,C2").split(separator: ",").map(String.init)
             let url = args.value("url")
+            let qr = args.value("qr")
             try args.checkAllUsed()
+            try CentralDataCommands.checkQR(qr, url: url)
             let hub = try Hub.open(path: path, schema: FieldModel.schema)
             let enrollment = try hub.enroll(device: device, cells: cells, actor: actor)
             let payload = try url.map { try EnrollmentPayload(url: try parseURL($0), token: enrollment.token).text }
+            let qrVersion = try qr.flatMap { file in try payload.map { try CentralDataCommands.writeQR($0, device: device, cells: enrollment.cells, to: file) } }
             if json {
                 var result: [String: Any] = ["device": device, "cells": enrollment.cells, "token": enrollment.token]
                 if let payload { result["payload"] = payload }
+                if let qr, let qrVersion { result["qr"] = qr; result["qrVersion"] = qrVersion }
                 Output.json(result)
             } else {
                 Output.line("enrolled \(device) for cells \(enrollment.cells.joined(separator: ", "))")
                 Output.line("token (shown once): \(enrollment.token)")
                 if let payload { Output.line("enrollment payload: \(payload)") } else { Output.line("(pass --url to get the enrollment payload for a QR code)") }
+                if let qr, let qrVersion { Output.line("QR code (version \(qrVersion)) written to \(qr); print it, then delete the file") }
             }
         case "devices":
             try args.checkAllUsed()
@@ -93,6 +105,8 @@ enum CentralCommands {
             try bundle(&args, path: path, actor: actor, json: json)
         case "review":
             try review(&args, path: path, actor: actor, json: json)
+        case _ where CentralDataCommands.commands.contains(command):
+            try CentralDataCommands.run(command, &args, path: path, actor: actor, json: json)
         case "audit":
             try args.checkAllUsed()
             let rows = try Hub.open(path: path, schema: FieldModel.schema).audit()

@@ -113,21 +113,26 @@ enum DeviceCommands {
         var settings = try Settings.load(replica)
         let transport = HTTPSyncTransport(baseURL: settings.central, token: settings.token)
         let terminal = isatty(STDERR_FILENO) == 1 && !json
-        let progress = try SyncSession(replica: replica).run(exchange: transport.exchange) { p in
-            if terminal { Output.error("\u{1B}[2K\rsync: \(p.opsUp) up, \(p.opsDown) down, \(p.rounds) exchanges", terminator: false) }
+        let progress = try SyncSession(replica: replica).run(bodies: transport.exchange(body:)) { p in
+            if terminal {
+                Output.error("\u{1B}[2K\rsync: \(p.opsUp) ops up (\(Output.bytes(p.bytesUp))), \(p.opsDown) ops + \(p.recordsDown) records down (\(Output.bytes(p.bytesDown))), \(p.rounds) exchanges",
+                             terminator: false)
+            }
         }
         if terminal { Output.error("") }
         settings.cells = progress.cells
         settings.lastSyncMillis = Int64(Date().timeIntervalSince1970 * 1000)
         try settings.save(replica)
-        var summary: [String: Any] = ["up": progress.opsUp, "down": progress.opsDown, "rounds": progress.rounds,
+        var summary: [String: Any] = ["up": progress.opsUp, "down": progress.opsDown, "recordsDown": progress.recordsDown,
+                                      "bytesUp": progress.bytesUp, "bytesDown": progress.bytesDown, "rounds": progress.rounds,
                                       "unsynced": progress.unsynced, "verified": progress.verified, "cells": progress.cells,
                                       "held": progress.held.map { ["op": $0.op.description, "reason": $0.reason] }, "resynced": progress.resynced]
         if let refusal = progress.refusal { summary["refused"] = ["code": refusal.code, "message": refusal.message] }
         if json {
             Output.json(summary)
         } else {
-            Output.line("synced: \(progress.opsUp) sent, \(progress.opsDown) received, \(progress.unsynced) still unsent\(progress.verified ? ", verified" : "")")
+            let records = progress.recordsDown > 0 ? " and \(progress.recordsDown) records of new cells" : ""
+            Output.line("synced: \(progress.opsUp) sent (\(Output.bytes(progress.bytesUp))), \(progress.opsDown) received\(records) (\(Output.bytes(progress.bytesDown))), \(progress.unsynced) still unsent\(progress.verified ? ", verified" : "")")
             for held in progress.held { Output.line("held by the central node (\(held.reason)): \(held.op)") }
             if !progress.resynced.isEmpty { Output.line("cells pulled again after a digest mismatch: \(progress.resynced.joined(separator: ", "))") }
         }

@@ -10,8 +10,13 @@ enum DomainCommands {
           fieldsync household add --doorplate CODE --head NAME --members N [--unit U] [--room R] [--phone P] [--tag T] [--anyway]
                                   likely duplicates are shown instead of creating (exit 2); --anyway creates beside them
           fieldsync household show ID | list [--cell C] | visit ID [--on YYYY-MM-DD]
+          fieldsync household update ID field=value …   fields: doorplate unit room head_name member_count phone
+                                  status tags notes (tags: a;b replaces them; field= clears a field)
           fieldsync doorplate scan PAYLOAD        the plate and its households, or says it is unknown here
           fieldsync doorplate add CODE [--street S] [--building B] [--unit U] [--room R] | show CODE | list [--cell C]
+          fieldsync doorplate update CODE-or-ID field=value …   fields: district street building_number block unit
+                                  floor room remainder latitude longitude status installed_on notes
+                                  (the code cannot change: a new code is a new plate)
           fieldsync task list [--all] | show ID | start ID | done ID | note ID TEXT
                                   (list: this device's unfinished tasks by due date; --all: every task here)
         """
@@ -72,6 +77,8 @@ enum DomainCommands {
             try args.checkAllUsed()
             let household = try store(path).recordVisit(try EntityID(args.positional[0]), on: day)
             json ? Output.json(render(household)) : Output.line("visit \(household.visitCount) recorded on \(day)")
+        case "update":
+            try updateHousehold(&args, path: path, json: json)
         default:
             throw UsageError("unknown household command \"\(command)\"\n\n\(usage)")
         }
@@ -88,6 +95,7 @@ enum DomainCommands {
         if let room = details.room { result["room"] = room }
         if let phone = details.phone { result["phone"] = phone }
         if let last = household.lastVisitOn { result["lastVisitOn"] = last.description }
+        if !details.notes.isEmpty { result["notes"] = details.notes }
         return result
     }
 
@@ -136,6 +144,8 @@ enum DomainCommands {
             let plates = try store(path).doorplates(cell: cell)
             if json { return Output.json(plates.map(render)) }
             for plate in plates { Output.line(line(plate)) }
+        case "update":
+            try updateDoorplate(&args, path: path, json: json)
         default:
             throw UsageError("unknown doorplate command \"\(command)\"\n\n\(usage)")
         }
@@ -144,11 +154,17 @@ enum DomainCommands {
     static func render(_ plate: Doorplate) -> [String: Any] {
         let address = plate.address
         let parts: [(String, String?)] = [("district", address.district), ("street", address.street), ("buildingNumber", address.buildingNumber),
-                                          ("block", address.block), ("unit", address.unit), ("floor", address.floor), ("room", address.room)]
+                                          ("block", address.block), ("unit", address.unit), ("floor", address.floor), ("room", address.room),
+                                          ("remainder", address.remainder)]
         var addressJSON: [String: Any] = [:]
         for (key, value) in parts { if let value { addressJSON[key] = value } }
-        return ["code": plate.code.canonical, "cell": plate.cell.description, "qrPayload": QRPayload.encode(plate.code),
-                "status": plate.status.rawValue, "address": addressJSON, "conflicts": plate.conflictedFields]
+        var result: [String: Any] = ["code": plate.code.canonical, "cell": plate.cell.description, "qrPayload": QRPayload.encode(plate.code),
+                                     "status": plate.status.rawValue, "address": addressJSON, "conflicts": plate.conflictedFields]
+        if let latitude = plate.details.latitude { result["latitude"] = latitude }
+        if let longitude = plate.details.longitude { result["longitude"] = longitude }
+        if let installed = plate.details.installedOn { result["installedOn"] = installed.description }
+        if !plate.details.notes.isEmpty { result["notes"] = plate.details.notes }
+        return result
     }
 
     static func line(_ plate: Doorplate) -> String {

@@ -17,6 +17,15 @@ enum Output {
         FileHandle.standardError.write(Data((text + (terminator ? "\n" : "")).utf8))
     }
 
+    /// A byte count for people: 512 B, 3.4 KB, 12.0 MB (decimal units).
+    static func bytes(_ count: Int) -> String {
+        switch count {
+        case ..<1_000: return "\(count) B"
+        case ..<1_000_000: return String(format: "%.1f KB", Double(count) / 1e3)
+        default: return String(format: "%.1f MB", Double(count) / 1e6)
+        }
+    }
+
     /// One structured log line (JSON) on stderr: never field values, never tokens.
     static func log(_ event: String, _ fields: [String: Any] = [:]) {
         var record = fields

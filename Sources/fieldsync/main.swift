@@ -20,7 +20,8 @@ let usage = """
       conflicts | digest        this replica's open conflicts; its state digest
 
     central node (--db PATH, default ./central.db):
-      central init | serve | enroll | devices | revoke | cells | bundle | audit
+      central init | serve | enroll | devices | revoke | cells | bundle | audit | review
+      central import-csv | export-csv | stats | digest   district files, figures, digests
 
     demo                        two offline devices edit one household, sync and converge
 
@@ -62,6 +63,8 @@ do {
 } catch let error as FieldError {
     fail(error.message, code: 2)
 } catch let error as DoorplateError {
+    fail(error.message, code: 2)
+} catch let error as ImportError {
     fail(error.message, code: 2)
 } catch let refusal as SyncRefusal {
     fail(refusal.description, code: 2)

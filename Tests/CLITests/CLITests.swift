@@ -10,8 +10,11 @@ struct CLITests {
         var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
     }
 
+    /// `FIELDSYNC_BIN` when set (a binary built elsewhere), else the `fieldsync` built beside the
+    /// test bundle (same scratch path, so `--scratch-path` builds find their own binary).
     static var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldsync")
+        if let path = ProcessInfo.processInfo.environment["FIELDSYNC_BIN"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldsync")
     }
 
     static func fieldsync(_ arguments: String..., in directory: URL? = nil) throws -> Run {

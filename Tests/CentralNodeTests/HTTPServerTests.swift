@@ -25,7 +25,7 @@ import Testing
 
         let malformed = try await fetch(server, "/echo", method: "POST", body: Data("{not json".utf8))
         #expect(malformed.status == 400)
-        #expect(try JSONDecoder().decode(ErrorBody.self, from: malformed.body).error.code == "malformed_json")
+        #expect(try JSONDecoder().decode(ErrorBody.self, from: malformed.body).code == "malformedJSON")
         await server.stop()
     }
 
@@ -50,8 +50,8 @@ import Testing
         let missing = try await fetch(server, "/no/such/route")
         #expect(missing.status == 404)
         let error = try JSONDecoder().decode(ErrorBody.self, from: missing.body)
-        #expect(error.error.code == "not_found")
-        #expect(error.error.message.contains("/no/such/route"))
+        #expect(error.code == "notFound")
+        #expect(error.message.contains("/no/such/route"))
 
         let wrongMethod = try await fetch(server, "/hello", method: "DELETE")
         #expect(wrongMethod.status == 405)
@@ -64,8 +64,8 @@ import Testing
         let response = try await fetch(server, "/echo", method: "POST", body: Data(repeating: 65, count: 64 * 1024))
         #expect(response.status == 413)
         let error = try JSONDecoder().decode(ErrorBody.self, from: response.body)
-        #expect(error.error.code == "body_too_large")
-        #expect(error.error.message.contains("the limit is 1024"))
+        #expect(error.code == "bodyTooLarge")
+        #expect(error.message.contains("the limit is 1024"))
 
         // A body exactly at the limit is accepted, and the server goes on serving.
         let atLimit = try await fetch(server, "/inspect", method: "PATCH", body: Data(repeating: 1, count: 1024))
@@ -81,7 +81,7 @@ import Testing
             + (0..<3).map { _ in "3e8\r\n\(chunk)\r\n" }.joined() + "0\r\n\r\n"
         let reply = try rawExchange(port: server.boundPort, Array(request.utf8))
         #expect(reply.hasPrefix("HTTP/1.1 413"))
-        #expect(reply.contains("body_too_large"))
+        #expect(reply.contains("bodyTooLarge"))
         await server.stop()
     }
 
@@ -89,7 +89,7 @@ import Testing
         let server = try startTestServer { $0.headerBytesMax = 4096 }
         let tooLarge = try await fetch(server, "/hello", headers: ["X-Padding": String(repeating: "p", count: 6000)])
         #expect(tooLarge.status == 431)
-        #expect(try JSONDecoder().decode(ErrorBody.self, from: tooLarge.body).error.code == "headers_too_large")
+        #expect(try JSONDecoder().decode(ErrorBody.self, from: tooLarge.body).code == "headersTooLarge")
 
         // Beyond the connection's memory pool libmicrohttpd refuses the request itself.
         let huge = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "p", count: 200_000))\r\n\r\n"

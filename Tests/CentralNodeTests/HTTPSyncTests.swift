@@ -19,9 +19,11 @@ struct HTTPSyncTests {
         let id = try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "张伟"]) }
         try world.replica("li").write { tx in for _ in 0..<20 { try tx.increment("households", id, "visit_count") } }
         let up = try SyncSession(replica: world.replica("li"), pushOpsMax: 7).run(exchange: li.exchange)
-        let down = try SyncSession(replica: world.replica("zhao"), pullOpsMax: 5).run(exchange: zhao.exchange)
+        let down = try SyncSession(replica: world.replica("zhao"), pullOpsMax: 5).run(bodies: zhao.exchange(body:))
         #expect(up.opsUp == 21 && up.verified)
-        #expect(down.opsDown == 21 && down.verified)
+        // zhao starts cell C1: the household comes as one record of state, not 21 operations.
+        #expect(down.recordsDown == 1 && down.opsDown == 0 && down.verified)
+        #expect(down.bytesUp > 0 && down.bytesDown > down.bytesUp)
         #expect(try world.replica("zhao").record("households", id)?["visit_count"] == 20)
 
         // A wrong token is refused with the hub's message; an unreachable hub says nothing is lost.
@@ -90,15 +92,50 @@ struct HTTPRefusalTests {
             ("malformed JSON", Data("{\"protocol\":1,".utf8), ["Authorization": "Bearer \(token)"], 400, "malformed"),
             ("wrong type", Data(#"{"protocol":1,"device":42}"#.utf8), ["Authorization": "Bearer \(token)"], 400, "malformed"),
             ("protocol 2", version2, ["Authorization": "Bearer \(token)"], 400, "protocol version 2"),
-            ("oversized body", Data(repeating: 0x20, count: 200 * 1024), ["Authorization": "Bearer \(token)"], 413, "body_too_large"),
+            ("oversized body", Data(repeating: 0x20, count: 200 * 1024), ["Authorization": "Bearer \(token)"], 413, "bodyTooLarge"),
         ]
         for (name, body, headers, status, says) in cases {
             let response = try await fetch(server, "/v1/sync", method: "POST", body: body, headers: headers)
             #expect(response.status == status, "\(name): got \(response.status)")
             #expect(response.text.contains(says), "\(name): \(response.text.prefix(200))")
+            let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: response.body)
+            #expect(reply?.protocolVersion == 1 && reply?.message.isEmpty == false, "\(name): one error shape everywhere")
         }
         #expect(try world.hub.replica.digest() == before)
         #expect(try world.hub.devices().first?.replica == nil)   // not even the token binding changed
+        await server.stop()
+    }
+}
+
+struct HTTPSnapshotTests {
+    @Test func aDeviceReadsItsCellsSnapshotPageByPageAndNoOtherCell() async throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        try world.enroll("zhao", cells: ["C1"], index: 2)
+        try world.replica("li").write { tx in for n in 0..<5 { _ = try tx.insert("households", ["cell": "C1", "head_name": .text("h\(n)")]) } }
+        try world.sync("li")
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: world.hub).router.respond)
+        let auth = ["Authorization": "Bearer \(world.devices["zhao"]!.token)"]
+        let first = try await fetch(server, "/v1/snapshot?cell=C1&limit=3", headers: auth)
+        #expect(first.status == 200)
+        let page1 = try SyncProtocol.decode(CellSnapshot.self, from: first.body)
+        #expect(page1.records.count == 3 && page1.next != nil && page1.cseq > 0)
+        let next = page1.next!.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let page2 = try SyncProtocol.decode(CellSnapshot.self, from: try await fetch(server, "/v1/snapshot?cell=C1&limit=3&after=\(next)", headers: auth).body)
+        #expect(page2.records.count == 2 && page2.next == nil)
+        #expect(Set((page1.records + page2.records).map(\.entity)) == Set(try world.hub.replica.records("households").map(\.id)))
+        let cases: [(String, [String: String], Int, String)] = [
+            ("/v1/snapshot?cell=C9", auth, 403, "outOfScope"),
+            ("/v1/snapshot?cell=C1", [:], 401, "unknownToken"),
+            ("/v1/snapshot", auth, 400, "badRequest"),
+            ("/v1/snapshot?cell=C1&limit=0", auth, 400, "badRequest"),
+            ("/v1/snapshot?cell=C1&after=nonsense", auth, 400, "badRequest"),
+        ]
+        for (path, headers, status, code) in cases {
+            let response = try await fetch(server, path, headers: headers)
+            #expect(response.status == status, "\(path): got \(response.status)")
+            #expect((try? JSONDecoder().decode(SyncErrorReply.self, from: response.body))?.code == code, "\(path): \(response.text.prefix(200))")
+        }
         await server.stop()
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import SyncKit
 @testable import CentralNode
 
 /// JSON the echo route sends back unchanged.
@@ -28,7 +29,7 @@ func testRouter() -> Router {
     router.add("GET", "/hello") { _ in .text("hello") }
     router.add("POST", "/echo") { request in
         guard let payload = try? JSONDecoder().decode(EchoPayload.self, from: request.body) else {
-            return .error(.badRequest, code: "malformed_json", message: "body is not an echo payload")
+            return .error(.badRequest, code: "malformedJSON", message: "body is not an echo payload")
         }
         return .json(payload)
     }
@@ -97,13 +98,17 @@ func makeSession() -> URLSession {
     return URLSession(configuration: configuration)
 }
 
-/// Decodes the `{"error":{"code":...,"message":...}}` body of an error response.
+/// Decodes the `{"code":...,"message":...,"protocol":1}` body of an error response (the API's one
+/// error shape, `SyncErrorReply`).
 struct ErrorBody: Decodable {
-    struct Detail: Decodable {
-        var code: String
-        var message: String
+    var code: String
+    var message: String
+
+    init(from decoder: any Decoder) throws {
+        let reply = try SyncErrorReply(from: decoder)
+        code = reply.code
+        message = reply.message
     }
-    var error: Detail
 }
 
 /// Sends raw bytes over a fresh loopback TCP connection and returns everything the server

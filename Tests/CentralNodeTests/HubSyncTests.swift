@@ -95,14 +95,22 @@ struct HubSyncTests {
         var world = try World()
         try world.enroll("li", cells: ["C1", "C2"], index: 1)
         try world.enroll("zhao", cells: ["C1", "C2"], index: 2)
+        try world.enroll("wang", cells: ["C1", "C2"], index: 3)
+        try world.sync("zhao")
         try world.replica("li").write { tx in
             for n in 0..<250 { try tx.insert("households", ["cell": n % 2 == 0 ? "C1" : "C2", "head_name": .text("n\(n)")]) }
         }
         try world.sync("li", pushOpsMax: 100)
+        // A device already synced takes the new operations from the log, page by page.
         let progress = try world.sync("zhao", pullOpsMax: 40)
-        #expect(progress.opsDown == 250)
+        #expect(progress.opsDown == 250 && progress.recordsDown == 0)
         #expect(progress.rounds >= 7)
         #expect(try world.replica("zhao").digest() == world.hub.replica.digest())
+        // A device starting its cells takes them as snapshots of state, page by page too.
+        let fresh = try world.sync("wang", pullOpsMax: 40)
+        #expect(fresh.recordsDown == 250 && fresh.opsDown == 0)
+        #expect(fresh.rounds >= 7)
+        #expect(try world.replica("wang").digest() == world.hub.replica.digest())
     }
 
     @Test func devicesPullOnlyTheirCellsAndCannotWriteOthers() throws {

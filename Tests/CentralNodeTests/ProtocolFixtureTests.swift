@@ -13,7 +13,8 @@ struct ProtocolFixtureTests {
             .appendingPathComponent("Fixtures/protocol")
     }
 
-    /// A device pushes a new household and a visit; the hub answers with a colleague's edit.
+    /// A device pushes a new household and a visit; the hub answers with a colleague's edit; a new
+    /// device receives the cell as a snapshot.
     static func scenario() throws -> [(String, Data)] {
         var world = try HubSyncTests.World()
         try world.enroll("li", cells: ["JS-0412"], index: 1)
@@ -30,9 +31,14 @@ struct ProtocolFixtureTests {
         let request = try world.replica("li").nextSyncRequest(pullOpsMax: 100)
         let response = try world.hub.handle(request, token: world.devices["li"]!.token)
         let verify = try world.replica("li").nextSyncRequest(pullOpsMax: 100, verify: true)
+        // A third device starts the cell: it receives the household as a snapshot of state.
+        try world.enroll("wang", cells: ["JS-0412"], index: 3)
+        let start = try world.replica("wang").nextSyncRequest(pullOpsMax: 100)
+        let snapshot = try world.hub.handle(start, token: world.devices["wang"]!.token)
         let error = SyncErrorReply(code: "revoked", message: "device tablet-07 was revoked by an operator; it can no longer sync")
         return [("sync-request.json", try SyncProtocol.encode(request)), ("sync-response.json", try SyncProtocol.encode(response)),
-                ("sync-request-verify.json", try SyncProtocol.encode(verify)), ("error-reply.json", try SyncProtocol.encode(error))]
+                ("sync-request-verify.json", try SyncProtocol.encode(verify)), ("error-reply.json", try SyncProtocol.encode(error)),
+                ("sync-response-snapshot.json", try SyncProtocol.encode(snapshot))]
     }
 
     @Test func goldenMessagesDecodeAndReencodeToTheSameBytes() throws {
@@ -44,7 +50,7 @@ struct ProtocolFixtureTests {
             let golden = try Data(contentsOf: Self.directory.appendingPathComponent(name))
             let reencoded: Data
             switch name {
-            case "sync-response.json": reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncResponse.self, from: golden))
+            case "sync-response.json", "sync-response-snapshot.json": reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncResponse.self, from: golden))
             case "error-reply.json": reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncErrorReply.self, from: golden))
             default: reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncRequest.self, from: golden))
             }

@@ -36,10 +36,10 @@ import Testing
     }
 
     @Test func errorResponsesCarryAStableCodeAndAMessage() throws {
-        let response = HTTPResponse.error(.contentTooLarge, code: "body_too_large", message: "too big")
+        let response = HTTPResponse.error(.contentTooLarge, code: "bodyTooLarge", message: "too big")
         #expect(response.status.code == 413)
         #expect(response.headers["content-type"] == "application/json")
         #expect(String(decoding: response.body, as: UTF8.self)
-                == #"{"error":{"code":"body_too_large","message":"too big"}}"#)
+                == #"{"code":"bodyTooLarge","message":"too big","protocol":1}"#)
     }
 }

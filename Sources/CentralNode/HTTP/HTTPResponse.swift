@@ -1,9 +1,10 @@
 import Foundation
+import SyncKit
 
 /// A complete HTTP response: status, headers and body.
 ///
 ///     return .json(summary)                                  // 200, application/json
-///     return .error(.badRequest, code: "malformed_json", message: "body is not JSON")
+///     return .error(.badRequest, code: "malformedJSON", message: "body is not JSON")
 public struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
@@ -20,7 +21,7 @@ public struct HTTPResponse: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let body = try? encoder.encode(value) else {
-            return .error(.internalServerError, code: "response_encoding_failed",
+            return .error(.internalServerError, code: "responseEncodingFailed",
                           message: "the server could not encode its response")
         }
         return HTTPResponse(status: status, headers: jsonHeaders, body: body)
@@ -33,24 +34,15 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: headers, body: Data(text.utf8))
     }
 
-    /// A JSON error with a stable machine-readable code and a message an operator can act on:
-    /// `{"error":{"code":"body_too_large","message":"..."}}`.
+    /// A JSON error with a stable machine-readable code and a message an operator can act on,
+    /// the one error shape of the whole API (`SyncErrorReply`):
+    /// `{"code":"bodyTooLarge","message":"...","protocol":1}`.
     public static func error(_ status: HTTPStatus, code: String, message: String) -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         // Encoding two strings cannot fail; the fallback keeps this total anyway.
-        let body = (try? encoder.encode(ErrorBody(error: .init(code: code, message: message))))
-            ?? Data(#"{"error":{"code":"internal","message":"error encoding failed"}}"#.utf8)
+        let body = (try? SyncProtocol.encode(SyncErrorReply(code: code, message: message)))
+            ?? Data(#"{"code":"internal","message":"error encoding failed","protocol":1}"#.utf8)
         return HTTPResponse(status: status, headers: jsonHeaders, body: body)
     }
 
     private static let jsonHeaders = HTTPHeaders([.init(name: "Content-Type", value: "application/json")])
-
-    private struct ErrorBody: Encodable {
-        struct Detail: Encodable {
-            var code: String
-            var message: String
-        }
-        var error: Detail
-    }
 }

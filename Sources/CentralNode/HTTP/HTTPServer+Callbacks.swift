@@ -58,7 +58,7 @@ func httpAccessCallback(
         let headerBytes = state.rawURI.utf8.count + methodName.utf8.count
             + headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         if headerBytes > context.headerBytesMax {
-            return queue(.error(.headerFieldsTooLarge, code: "headers_too_large",
+            return queue(.error(.headerFieldsTooLarge, code: "headersTooLarge",
                                 message: "request line and headers are \(headerBytes) bytes; the limit is \(context.headerBytesMax)"),
                          state: state, connection: connection, context: context, forceClose: true)
         }
@@ -104,7 +104,7 @@ func httpAccessCallback(
 }
 
 private func bodyTooLarge(_ bytes: Int, _ context: ServerContext) -> HTTPResponse {
-    .error(.contentTooLarge, code: "body_too_large",
+    .error(.contentTooLarge, code: "bodyTooLarge",
            message: "request body is \(bytes) bytes or more; the limit is \(context.bodyBytesMax)")
 }
 

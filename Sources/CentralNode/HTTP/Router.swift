@@ -20,7 +20,7 @@ public struct Router: Sendable {
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         guard let handlers = routes[request.path] else {
-            return .error(.notFound, code: "not_found", message: "no route for \(request.method) \(request.path)")
+            return .error(.notFound, code: "notFound", message: "no route for \(request.method) \(request.path)")
         }
         if let handler = handlers[request.method] {
             return handler(request)
@@ -30,7 +30,7 @@ public struct Router: Sendable {
             return handler(request)
         }
         var response = HTTPResponse.error(
-            .methodNotAllowed, code: "method_not_allowed",
+            .methodNotAllowed, code: "methodNotAllowed",
             message: "\(request.path) does not accept \(request.method)")
         response.headers.add(name: "Allow", value: handlers.keys.sorted().joined(separator: ", "))
         return response

@@ -19,7 +19,24 @@ extension Hub {
         try Self.checkPush(request)
         return try replica.centralTransaction { access in
             let device = try Self.authenticate(token: token, replica: request.device, access: access)
-            return try Self.exchange(request, device: device, access: access, wholeLog: false)
+            return try Self.exchange(request, device: device, access: access, asBundle: false)
+        }
+    }
+
+    /// One page of a cell's snapshot for an enrolled device (`GET /v1/snapshot`): the records
+    /// of the cell, in key order after `after`, with the central sequence number they are
+    /// current at. A client that assembles pages continues with the log after the first page's
+    /// `cseq`; later pages' `covers` make the overlap duplicates (the sync exchange does this
+    /// itself).
+    public func snapshot(cell: String, after: String?, limit: Int = SyncProtocol.pageOpsMax, token: String) throws -> CellSnapshot {
+        try replica.centralTransaction { access in
+            let device = try Self.authenticate(token: token, replica: nil, access: access)
+            guard cell.isEmpty || device.cells.contains(cell) else {
+                throw HubRefusal(403, "outOfScope", "device \(device.name) does not serve cell \(cell); ask an operator to assign it")
+            }
+            let cseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
+            let page = try access.snapshotPage(cell: cell, after: after, limit: min(max(limit, 1), SyncProtocol.pageOpsMax))
+            return CellSnapshot(cseq: cseq, records: page.records, next: page.next)
         }
     }
 
@@ -34,7 +51,7 @@ extension Hub {
         try Self.checkPush(request, limit: Bundle.opsMax)
         let response = try replica.centralTransaction { access in
             let device = try Self.identify(replica: request.device, name: name, access: access)
-            let response = try Self.exchange(request, device: device, access: access, wholeLog: true)
+            let response = try Self.exchange(request, device: device, access: access, asBundle: true)
             try Self.audit(access, actor: actor, action: "import-bundle",
                            detail: "device \(device.name): \(request.push.count) ops, \(response.held.count) held")
             return response
@@ -50,8 +67,9 @@ extension Hub {
                 throw SyncError(.invalidInput, "device \(name) has never synced, so its replica is unknown: import a bundle from it first")
             }
             let request = SyncRequest(device: replica, cursors: [:], push: [], pullOpsMax: Bundle.opsMax)
-            let response = try Self.exchange(request, device: device, access: access, wholeLog: true)
-            try Self.audit(access, actor: actor, action: "export-bundle", detail: "device \(name): \(response.ops.count) ops")
+            let response = try Self.exchange(request, device: device, access: access, asBundle: true)
+            let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
+            try Self.audit(access, actor: actor, action: "export-bundle", detail: "device \(name): snapshot of \(records) records")
             return (replica, response)
         }
         return try Bundle.encode(.centralPull(device: target, response), createdMillis: response.serverTimeMillis)
@@ -68,10 +86,10 @@ extension Hub {
     }
 
     /// The core of an exchange, for the network path and bundles alike.
-    private static func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, wholeLog: Bool) throws -> SyncResponse {
+    private static func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
         var device = input
         let now = access.nowMillis
-        let pageMax = wholeLog ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
+        let pageMax = asBundle ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
 
         // Push: store every operation, in sequence order.
         var held: [SyncResponse.Held] = []
@@ -82,28 +100,53 @@ extension Hub {
         try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
             .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
 
-        // Pull: the next page across the device's cells (and the cell-less collections, "").
+        // Pull: cells the device starts (no cursor) or is part way through come as snapshots of
+        // state; the others as the next page of their log. Records and operations share the page.
         let scope = device.cells.union([""])
         let maxCseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
+        var budget = pageMax
+        var snapshots: [String: CellSnapshot] = [:]
+        var cursors: [String: UInt64] = [:]
+        var more = false
+        var logCells: [String] = []
+        for cell in scope.sorted() {
+            let resume = asBundle ? nil : request.snapshots?[cell]
+            guard asBundle || request.cursors[cell] == nil || resume != nil else {
+                logCells.append(cell)
+                continue
+            }
+            // A snapshot resumed keeps the sequence number it started from.
+            let start = resume != nil ? (request.cursors[cell] ?? maxCseq) : maxCseq
+            guard budget > 0 else {
+                more = true
+                if resume != nil { cursors[cell] = start }
+                continue
+            }
+            let page = try access.snapshotPage(cell: cell, after: resume, limit: budget)
+            budget -= page.records.count
+            snapshots[cell] = CellSnapshot(cseq: start, records: page.records, next: page.next)
+            cursors[cell] = start
+            if page.next != nil { more = true }
+        }
         var rows: [(cseq: UInt64, cell: String, op: [UInt8])] = []
         var full = Set<String>()
-        for cell in scope.sorted() {
-            let cursor = wholeLog ? 0 : (request.cursors[cell] ?? 0)
+        for cell in logCells where budget > 0 {
+            let cursor = request.cursors[cell] ?? 0
             // Own operations come back only into a cell the device starts afresh (cursor 0).
             let select = try access.db.cached("""
                 SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0) ORDER BY cseq LIMIT ?
                 """)
             defer { select.reset() }
-            try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(pageMax))])
+            try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(budget))])
             var count = 0
             while try select.step() {
                 rows.append((UInt64(select.int64(at: 0)), cell, select.bytes(at: 1)))
                 count += 1
             }
-            if count == pageMax { full.insert(cell) }
+            if count == budget { full.insert(cell) }
         }
         rows.sort { $0.cseq < $1.cseq }
-        let page = rows.prefix(pageMax)
+        let page = rows.prefix(budget)
         var ops: [Op] = []
         var seen = Set<OpID>()
         var lastIncluded: [String: UInt64] = [:]
@@ -112,11 +155,9 @@ extension Hub {
             let op = try JSONDecoder().decode(Op.self, from: Data(row.op))
             if seen.insert(op.id).inserted { ops.append(op) }
         }
-        var cursors: [String: UInt64] = [:]
-        var more = false
-        for cell in scope {
-            let cut = rows.count > pageMax && rows.dropFirst(pageMax).contains { $0.cell == cell }
-            if cut || full.contains(cell) {
+        for cell in logCells {
+            let cut = rows.count > budget && rows.dropFirst(budget).contains { $0.cell == cell }
+            if budget == 0 || cut || full.contains(cell) {
                 more = true
                 cursors[cell] = lastIncluded[cell] ?? (request.cursors[cell] ?? 0)
             } else {
@@ -130,11 +171,11 @@ extension Hub {
                 if try access.digest(cell: cell) != digest { resync.append(cell) }
             }
         }
-        if wholeLog && more {
-            throw SyncError(.limitExceeded, "device \(device.name)'s cells hold more than \(Bundle.opsMax) operations: too many for one bundle; sync over the network")
+        if asBundle && more {
+            throw SyncError(.limitExceeded, "device \(device.name)'s cells hold more than \(Bundle.opsMax) records: too many for one bundle; sync over the network")
         }
         return SyncResponse(serverTimeMillis: now, acceptedThroughSeq: device.acceptedSeq, held: held, ops: ops,
-                            cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync)
+                            cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync, snapshots: snapshots)
     }
 
     /// Finds a device for a bundle: by its bound replica id, or by name (binding the replica).
@@ -182,7 +223,9 @@ extension Hub {
         return Device(name: name, replica: replica, acceptedSeq: accepted, cells: cells, everServed: ever)
     }
 
-    private static func authenticate(token: String, replica: ReplicaID, access: CentralAccess) throws -> Device {
+    /// The device a token belongs to. With `replica`, the token is bound to it at first use and
+    /// refused for any other.
+    private static func authenticate(token: String, replica: ReplicaID?, access: CentralAccess) throws -> Device {
         let select = try access.db.cached("SELECT name, replica, revoked, token_hash FROM central_device WHERE token_hash = ?")
         defer { select.reset() }
         try select.bind([.blob(hash(token))])
@@ -201,6 +244,7 @@ extension Hub {
         guard !revoked else {
             throw HubRefusal(401, "revoked", "device \(name) was revoked by an operator; it can no longer sync")
         }
+        guard let replica else { return try loadDevice(name, replica: bound, access: access) }
         if let bound, bound != replica {
             throw HubRefusal(403, "tokenInUse", "this token belongs to another replica (\(bound.hex.prefix(8))…): enroll this device with its own token")
         }

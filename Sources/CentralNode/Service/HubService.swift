@@ -4,6 +4,8 @@ import SyncKit
 /// The central node's HTTP API over a `Hub` (Design.md, "Central node"):
 ///
 ///     POST /v1/sync      Authorization: Bearer <token>, body SyncRequest → SyncResponse
+///     GET  /v1/snapshot?cell=C[&after=K][&limit=N]
+///                        Authorization: Bearer <token> → CellSnapshot (one page of a cell)
 ///     GET  /healthz      {"protocol":"1","status":"ok"}
 ///     GET  /metrics      Prometheus text: requests, ops ingested, errors by kind, latency
 ///                        histogram, open conflicts, devices by last seen
@@ -30,6 +32,14 @@ public struct HubService: Sendable {
             self.metrics.record(route: "/v1/sync", status: response.status.code, seconds: seconds, opsIngested: ops, errorCode: code)
             return response
         }
+        router.add("GET", "/v1/snapshot") { request in
+            let started = ContinuousClock.now
+            let (response, code) = self.snapshot(request)
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            self.metrics.record(route: "/v1/snapshot", status: response.status.code, seconds: seconds, opsIngested: 0, errorCode: code)
+            return response
+        }
         router.add("GET", "/metrics") { _ in
             var response = HTTPResponse.text(self.renderMetrics())
             response.headers.set(name: "Content-Type", value: "text/plain; version=0.0.4")
@@ -43,26 +53,62 @@ public struct HubService: Sendable {
 
     /// Answers one sync; also returns the operations stored and the error code, for metrics.
     func sync(_ http: HTTPRequest) -> (HTTPResponse, Int, String?) {
-        guard let authorization = http.headers["Authorization"], authorization.hasPrefix("Bearer ") else {
+        guard let token = Self.bearer(http) else {
             return (Self.reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\""), 0, "unknownToken")
         }
-        let token = String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
         do {
             let request = try SyncProtocol.decode(SyncRequest.self, from: http.body)
             let response = try hub.handle(request, token: token)
-            log("sync from \(request.device.hex.prefix(8)): \(request.push.count) up, \(response.ops.count) down, \(response.held.count) held")
+            let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
+            log("sync from \(request.device.hex.prefix(8)): \(request.push.count) up, \(response.ops.count) down, \(records) records, \(response.held.count) held")
             return (HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
                                  body: try SyncProtocol.encode(response)), request.push.count, nil)
         } catch let refusal as HubRefusal {
             log("sync refused: \(refusal.reply.code)")
             return (.json(refusal.reply, status: HTTPStatus(refusal.status)), 0, refusal.reply.code)
         } catch let error as SyncError where error.code == .invalidInput || error.code == .limitExceeded {
-            let code = error.code == .limitExceeded ? "tooLarge" : "badRequest"
+            let code = error.code == .limitExceeded ? "bodyTooLarge" : "badRequest"
             return (Self.reply(error.code == .limitExceeded ? .contentTooLarge : .badRequest, code, error.message), 0, code)
         } catch {
             log("sync failed: \(type(of: error))")
             return (Self.reply(.internalServerError, "internal", "the central node failed to process the sync; nothing was lost, try again later"), 0, "internal")
         }
+    }
+
+    /// Answers one snapshot page; also returns the error code, for metrics.
+    func snapshot(_ http: HTTPRequest) -> (HTTPResponse, String?) {
+        guard let token = Self.bearer(http) else {
+            return (Self.reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\""), "unknownToken")
+        }
+        guard let cell = http.queryValue(named: "cell") else {
+            return (Self.reply(.badRequest, "badRequest", "name the cell: /v1/snapshot?cell=C (and after=K to continue a snapshot)"), "badRequest")
+        }
+        var limit = SyncProtocol.pageOpsMax
+        if let text = http.queryValue(named: "limit") {
+            guard let value = Int(text), value >= 1 else {
+                return (Self.reply(.badRequest, "badRequest", "limit must be a whole number of records ≥ 1; got \"\(text.prefix(20))\""), "badRequest")
+            }
+            limit = value
+        }
+        do {
+            let page = try hub.snapshot(cell: cell, after: http.queryValue(named: "after"), limit: limit, token: token)
+            log("snapshot page of cell \(cell): \(page.records.count) records")
+            return (HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
+                                 body: try SyncProtocol.encode(page)), nil)
+        } catch let refusal as HubRefusal {
+            log("snapshot refused: \(refusal.reply.code)")
+            return (.json(refusal.reply, status: HTTPStatus(refusal.status)), refusal.reply.code)
+        } catch let error as SyncError where error.code == .invalidInput {
+            return (Self.reply(.badRequest, "badRequest", error.message), "badRequest")
+        } catch {
+            log("snapshot failed: \(type(of: error))")
+            return (Self.reply(.internalServerError, "internal", "the central node failed to read the snapshot; try again later"), "internal")
+        }
+    }
+
+    static func bearer(_ http: HTTPRequest) -> String? {
+        guard let authorization = http.headers["Authorization"], authorization.hasPrefix("Bearer ") else { return nil }
+        return String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
     }
 
     /// Metrics, with the gauges read from the hub at scrape time.

@@ -189,7 +189,8 @@ public enum DistrictCSV {
 
     // MARK: Pieces
 
-    static func table(_ data: Data) throws -> CSVTable {
+    /// Reads a whole file as a table; a malformed file is an `ImportError`.
+    package static func table(_ data: Data) throws -> CSVTable {
         do {
             return try CSVReader().table(from: data)
         } catch let error as CSVError {
@@ -201,7 +202,7 @@ public enum DistrictCSV {
     static func printed(_ code: DoorplateCode) -> String { code.canonical + String(code.checkCharacter) }
 
     /// A code with or without its check character; a wrong check character is named.
-    static func parseCode(_ text: String) throws -> DoorplateCode {
+    package static func parseCode(_ text: String) throws -> DoorplateCode {
         do {
             return try DoorplateCode(parsing: text)
         } catch let original {

@@ -46,6 +46,40 @@ extension FieldStore {
         return try requireDoorplate(code)
     }
 
+    /// The fields `updateDoorplate(_:setting:)` takes, by their stored names.
+    public static let doorplateEditableFields = [
+        "district", "street", "building_number", "block", "unit", "floor", "room", "remainder",
+        "latitude", "longitude", "status", "installed_on", "notes",
+    ]
+
+    /// Edits a doorplate from field names and typed text, as a form or the command line gives
+    /// them, validated as `addDoorplate` validates a new plate (lengths, one line, coordinates in
+    /// range, dates as YYYY-MM-DD) and with legal status moves only. Empty text clears a field.
+    /// The natural key cannot change: `code` (and `cell`, which the code names) are refused with
+    /// advice to register the new code as a new plate. Nothing is written unless every value is valid.
+    ///
+    ///     try store.updateDoorplate(code, setting: ["status": "installed", "installed_on": "2026-01-15"])
+    @discardableResult
+    public func updateDoorplate(_ code: DoorplateCode, setting fields: [String: String]) throws -> Doorplate {
+        let refused = [
+            "code": "a doorplate's code is its identity (natural key) and cannot change; register the new code as a new plate, and retire \(code.canonical) if it is no longer used",
+            "cell": "a doorplate's cell comes from its code and cannot change; register a plate with a code of the right cell as a new plate, and retire \(code.canonical)",
+            "address_key": "address_key is computed from the address parts; update those instead",
+        ]
+        try Self.checkEditable(fields, allowed: Self.doorplateEditableFields, refused: refused, what: "a doorplate")
+        return try updateDoorplate(code) { draft in
+            for (name, text) in fields.sorted(by: { $0.key < $1.key }) {
+                try Self.set(name, text, in: &draft)
+            }
+        }
+    }
+
+    /// The doorplate whose record has this id (a natural-key id, as `record list` shows it), or nil.
+    public func doorplate(id: EntityID) throws -> Doorplate? {
+        guard let record = try replica.record(FieldModel.doorplates, id) else { return nil }
+        return try Self.doorplate(from: record, conflicts: conflictedFields(FieldModel.doorplates, id))
+    }
+
     /// The doorplate with this code, or nil when this device does not know it.
     public func doorplate(_ code: DoorplateCode) throws -> Doorplate? {
         let id = try replica.naturalID(FieldModel.doorplates, ["code": .text(code.canonical)])
@@ -69,6 +103,31 @@ extension FieldStore {
         let code = try QRPayload.parse(payload)
         guard let plate = try doorplate(code) else { return .unknown(code) }
         return .known(plate, households: try households(at: code))
+    }
+
+    // MARK: Edits by field name
+
+    /// Parses one typed value into a doorplate draft (validation of the whole draft follows).
+    static func set(_ name: String, _ text: String, in draft: inout DoorplateDraft) throws {
+        let part: String? = text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : text
+        try naming(name) {
+            switch name {
+            case "district": draft.address.district = part
+            case "street": draft.address.street = part
+            case "building_number": draft.address.buildingNumber = part
+            case "block": draft.address.block = part
+            case "unit": draft.address.unit = part
+            case "floor": draft.address.floor = part
+            case "room": draft.address.room = part
+            case "remainder": draft.address.remainder = part
+            case "latitude": draft.latitude = try DistrictCSV.parseReal(text)
+            case "longitude": draft.longitude = try DistrictCSV.parseReal(text)
+            case "status": draft.status = try DistrictCSV.parseEnum(text, DoorplateStatus.self, what: "doorplate status")
+            case "installed_on": draft.installedOn = part == nil ? nil : try CalendarDay(parsing: text)
+            case "notes": draft.notes = text
+            default: preconditionFailure("doorplate field \(name) is editable but has no parser")
+            }
+        }
     }
 
     // MARK: Mapping

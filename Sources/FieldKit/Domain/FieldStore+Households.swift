@@ -51,6 +51,27 @@ extension FieldStore {
         return try requireHousehold(id)
     }
 
+    /// The fields `updateHousehold(_:setting:)` takes, by their stored names.
+    public static let householdEditableFields = ["doorplate", "unit", "room", "head_name", "member_count", "phone", "status", "tags", "notes"]
+
+    /// Edits a household from field names and typed text, as a form or the command line gives
+    /// them. Each value is parsed and validated as `addHousehold` validates it (phone to digits,
+    /// member count 0…99, name not empty, …); empty text clears an optional field; `tags` is a
+    /// `;`-separated list that replaces the tags. Fields the store computes (`cell`, keys) or
+    /// counts (`visit_count`) are refused with what to do instead; any other name is refused
+    /// with the list of fields that can be updated. Nothing is written unless every value is valid.
+    ///
+    ///     try store.updateHousehold(id, setting: ["member_count": "4", "phone": "139 0000 0000"])
+    @discardableResult
+    public func updateHousehold(_ id: EntityID, setting fields: [String: String]) throws -> Household {
+        try Self.checkEditable(fields, allowed: Self.householdEditableFields, refused: Self.householdRefusedFields, what: "a household")
+        return try updateHousehold(id) { draft in
+            for (name, text) in fields.sorted(by: { $0.key < $1.key }) {
+                try Self.set(name, text, in: &draft)
+            }
+        }
+    }
+
     /// Counts a visit (visits from every device add up) and records its day; the last visit is
     /// the latest day recorded anywhere.
     @discardableResult
@@ -105,6 +126,66 @@ extension FieldStore {
             found.append(DuplicateSuspect(household: try Self.household(from: record, conflicts: []), reasons: reasons))
         }
         return found
+    }
+
+    // MARK: Edits by field name
+
+    /// Stored fields a person cannot set directly, with what to do instead.
+    static let householdRefusedFields: [String: String] = [
+        "id": "a household's id cannot change",
+        "cell": "a household's cell follows its doorplate; update doorplate instead",
+        "dwelling_key": "dwelling_key is computed from doorplate, unit and room; update those instead",
+        "head_name_key": "head_name_key is computed from head_name; update head_name instead",
+        "visit_count": "visits are counted, not edited (visits from every device add up); record a visit instead",
+        "visit_days": "visit days are recorded with each visit, not edited; record a visit instead",
+        "distinct_from": "distinct_from is set when a household is created beside suspected duplicates; it cannot be edited",
+    ]
+
+    /// Refuses an empty edit, derived or identifying fields, and unknown names (naming the allowed ones).
+    static func checkEditable(_ fields: [String: String], allowed: [String], refused: [String: String], what: String) throws {
+        guard !fields.isEmpty else {
+            throw FieldError(.invalidValue, "nothing to change; give field=value pairs (fields that can be updated: \(allowed.joined(separator: ", ")))")
+        }
+        for name in fields.keys.sorted() where !allowed.contains(name) {
+            if let reason = refused[name] { throw FieldError(.invalidValue, field: name, reason) }
+            throw FieldError(.invalidValue, field: name,
+                "\(what) has no field “\(name.prefix(40))” that can be updated; the fields that can be updated are: \(allowed.joined(separator: ", "))")
+        }
+    }
+
+    /// Parses one typed value into a household draft (validation of the whole draft follows).
+    static func set(_ name: String, _ text: String, in draft: inout HouseholdDraft) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        try naming(name) {
+            switch name {
+            case "doorplate": draft.doorplate = try DistrictCSV.parseCode(text)
+            case "unit": draft.unit = trimmed.isEmpty ? nil : text
+            case "room": draft.room = trimmed.isEmpty ? nil : text
+            case "head_name": draft.headName = text
+            case "member_count":
+                guard let count = Int(trimmed) else {
+                    throw FieldError(.invalidValue,
+                        "member count must be a whole number \(FieldRules.memberCountRange.lowerBound) to \(FieldRules.memberCountRange.upperBound); got “\(text.prefix(12))”")
+                }
+                draft.memberCount = count
+            case "phone": draft.phone = trimmed.isEmpty ? nil : text
+            case "status": draft.status = try DistrictCSV.parseEnum(text, HouseholdStatus.self, what: "household status")
+            case "tags": draft.tags = Set(DistrictCSV.split(text))
+            case "notes": draft.notes = text
+            default: preconditionFailure("household field \(name) is editable but has no parser")
+            }
+        }
+    }
+
+    /// Runs `body`, naming `field` in a `FieldError` that names none (a parse error of that field).
+    static func naming(_ field: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as FieldError where error.field == nil {
+            throw FieldError(error.code, field: field, error.message)
+        } catch let error as DoorplateError {
+            throw FieldError(.invalidValue, field: field, error.message)
+        }
     }
 
     // MARK: Mapping

@@ -10,6 +10,19 @@ extension FieldStore {
     /// lists, so an export imported into a fresh replica exports identically. No duplicate
     /// suspicion is raised here: run `detectDuplicates()` after an import if wanted.
     public func importRecords(doorplates: [DoorplateDraft], households: [Household]) throws {
+        let checked = try Self.checkedImport(doorplates: doorplates, households: households)
+        try replica.write { tx in try Self.insert(checked.doorplates, checked.households, in: tx) }
+    }
+
+    /// `importRecords` inside a caller's write transaction: the central node writes an import as
+    /// its own local operations and logs the operations it gets back for the devices.
+    package static func writeImport(doorplates: [DoorplateDraft], households: [Household], in tx: WriteTransaction) throws {
+        let checked = try checkedImport(doorplates: doorplates, households: households)
+        try insert(checked.doorplates, checked.households, in: tx)
+    }
+
+    private static func checkedImport(doorplates: [DoorplateDraft], households: [Household]) throws
+        -> (doorplates: [DoorplateDraft], households: [Household]) {
         let checkedPlates = try doorplates.map(Self.validated)
         let checkedHouseholds = try households.map { household -> Household in
             var checked = household
@@ -21,19 +34,21 @@ extension FieldStore {
             }
             return checked
         }
-        try replica.write { tx in
-            for plate in checkedPlates {
-                try tx.insert(FieldModel.doorplates, Self.values(of: plate).filter { !$0.value.isNull })
-            }
-            for household in checkedHouseholds {
-                var values = Self.values(of: household.details).filter { !$0.value.isNull }
-                if household.visitCount != 0 { values["visit_count"] = .int(Int64(household.visitCount)) }
-                try tx.insert(FieldModel.households, id: household.id, values, elements: [
-                    "tags": household.details.tags.map(Value.text).sorted(),
-                    "visit_days": household.visitDays.map { .text($0.description) },
-                    "distinct_from": household.distinctFrom.map { .text($0.rawValue) }.sorted(),
-                ])
-            }
+        return (checkedPlates, checkedHouseholds)
+    }
+
+    private static func insert(_ checkedPlates: [DoorplateDraft], _ checkedHouseholds: [Household], in tx: WriteTransaction) throws {
+        for plate in checkedPlates {
+            try tx.insert(FieldModel.doorplates, Self.values(of: plate).filter { !$0.value.isNull })
+        }
+        for household in checkedHouseholds {
+            var values = Self.values(of: household.details).filter { !$0.value.isNull }
+            if household.visitCount != 0 { values["visit_count"] = .int(Int64(household.visitCount)) }
+            try tx.insert(FieldModel.households, id: household.id, values, elements: [
+                "tags": household.details.tags.map(Value.text).sorted(),
+                "visit_days": household.visitDays.map { .text($0.description) },
+                "distinct_from": household.distinctFrom.map { .text($0.rawValue) }.sorted(),
+            ])
         }
     }
 }

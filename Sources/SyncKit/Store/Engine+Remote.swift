@@ -19,6 +19,8 @@ public struct ApplyReport: Sendable, Equatable {
     public var applied = 0
     public var duplicates = 0
     public var quarantined = 0
+    /// Records installed from a snapshot (bootstrap of a cell).
+    public var installed = 0
     public init() {}
 
     static func + (a: ApplyReport, b: ApplyReport) -> ApplyReport {
@@ -26,6 +28,7 @@ public struct ApplyReport: Sendable, Equatable {
         sum.applied += b.applied
         sum.duplicates += b.duplicates
         sum.quarantined += b.quarantined
+        sum.installed += b.installed
         return sum
     }
 }
@@ -57,6 +60,10 @@ extension Engine {
         } catch let refusal as Refusal {
             try quarantine(op, refusal.reason, refusal.detail)
             report.quarantined += 1
+            return
+        }
+        if coverCount > 0, isCovered(op.id, in: try covers(table, op.entity)) {
+            report.duplicates += 1   // reflected by the snapshot this record was installed from
             return
         }
         let now = nowMillis

@@ -34,6 +34,8 @@ final class Engine {
     static let hlcLeaseMillis: UInt64 = 10_000
     /// Rows in `_fs_quarantine`, so that the common case (none) needs no lookup per operation.
     var quarantineCount = 0
+    /// Rows in `_fs_cover`, so that a replica never bootstrapped by snapshot needs no lookup.
+    var coverCount = 0
     var rng: SplitMix64
     /// Records touched by the open transaction, reported to observers after commit (appended
     /// per write, grouped once per commit by `changedRecords`).
@@ -52,8 +54,8 @@ final class Engine {
         self.options = options
         var generator = SplitMix64(seed: options.randomSeed ?? UInt64.random(in: .min ... .max))
         let version = try db.scalar("PRAGMA user_version")?.int ?? 0
-        guard version == 0 || version == StoreLayout.formatVersion else {
-            throw SyncError(.schemaMismatch, "replica file \(path) has format \(version); this build reads format \(StoreLayout.formatVersion). Upgrade the app")
+        guard version == 0 || StoreLayout.readableFormats.contains(version) else {
+            throw SyncError(.schemaMismatch, "replica file \(path) has format \(version); this build reads formats \(StoreLayout.readableFormats.sorted().map(String.init).joined(separator: ", ")). Upgrade the app")
         }
         let (catalog, directory, localID) = try db.transaction { () throws -> (Catalog, ReplicaDirectory, ReplicaID) in
             try db.execute(StoreLayout.createInternalTables)
@@ -66,7 +68,10 @@ final class Engine {
         self.directory = directory
         self.codec = MetaCodec(directory: directory)
         self.localID = localID
-        localSeq = UInt64(try db.scalar("SELECT max(seq) FROM _fs_op WHERE replica = ?", [.int(StoreLayout.localReplicaIndex)])?.int ?? 0)
+        // Acknowledged operations may have left the log (their records left the device's
+        // cells): the acknowledged number still counts, so no sequence number is ever reused.
+        localSeq = UInt64(max(try db.scalar("SELECT max(seq) FROM _fs_op WHERE replica = ?", [.int(StoreLayout.localReplicaIndex)])?.int ?? 0,
+                              try db.scalar("SELECT value FROM _fs_state WHERE key = 'acked_seq'")?.int ?? 0))
         if let seed = options.randomSeed, localSeq > 0 {
             // A seeded replica that is reopened must not draw the same record ids again.
             rng = SplitMix64(seed: seed ^ (localSeq &* 0x9E37_79B9_7F4A_7C15))
@@ -76,6 +81,7 @@ final class Engine {
         persistedHLC = hlc
         clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? 0
         quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
+        coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
     }
 
     func state(_ key: String) throws -> Int64? {
@@ -136,6 +142,7 @@ final class Engine {
             pendingHLC = nil
             try? directory.reload()
             quarantineCount = (try? db.scalar("SELECT count(*) FROM _fs_quarantine")?.int).flatMap { $0.map(Int.init) } ?? quarantineCount
+            coverCount = (try? db.scalar("SELECT count(*) FROM _fs_cover")?.int).flatMap { $0.map(Int.init) } ?? coverCount
             throw error
         }
     }
@@ -307,11 +314,17 @@ final class Engine {
     /// changing nothing, when the log already holds it.
     @discardableResult
     func merge(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID, loaded: LoadedEntity? = nil) throws -> Bool {
-        guard try insertLog(op, table: table, entity: entity) else { return false }
+        // A record installed from a snapshot reflects operations its log lacks (`_fs_cover`).
+        let covers = try self.covers(table, entity)
+        guard !isCovered(op.id, in: covers), try insertLog(op, table: table, entity: entity) else { return false }
         try fault(.afterLogInsert)
         let before = try loaded ?? load(table, entity)
         var state = before.state
-        try state.apply(op, order: table.headOrder, isApplied: isApplied)
+        if covers.isEmpty {
+            try state.apply(op, order: table.headOrder, isApplied: isApplied)
+        } else {
+            try state.apply(op, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
+        }
         try save(table, entity, from: before, to: state, fields: op.items.map(\.field))
         return true
     }

@@ -2,7 +2,10 @@
 /// with `_fs_`; each collection is a plain table named after it.
 enum StoreLayout {
     /// `PRAGMA user_version` of a replica file written by this version.
-    static let formatVersion: Int64 = 1
+    static let formatVersion: Int64 = 2
+    /// Formats this version opens (and upgrades to `formatVersion` on open: format 2 added
+    /// `_fs_cover` and `_fs_bootstrap`, created empty).
+    static let readableFormats: Set<Int64> = [1, 2]
 
     /// The local replica is always entry 1 of `_fs_replica`.
     static let localReplicaIndex: Int64 = 1
@@ -30,6 +33,10 @@ enum StoreLayout {
             replica BLOB NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
             received_millis INTEGER NOT NULL, op BLOB NOT NULL, PRIMARY KEY(replica, seq)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _fs_cursor(cell TEXT PRIMARY KEY NOT NULL, cseq INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _fs_bootstrap(cell TEXT PRIMARY KEY NOT NULL, after TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _fs_cover(
+            collection INTEGER NOT NULL, entity TEXT NOT NULL, replica INTEGER NOT NULL, seq INTEGER NOT NULL,
+            PRIMARY KEY(collection, entity, replica)) WITHOUT ROWID;
         CREATE VIEW IF NOT EXISTS _fs_outbox AS
             SELECT seq, hlc, collection, entity, body FROM _fs_op
             WHERE replica = 1 AND seq > coalesce((SELECT value FROM _fs_state WHERE key = 'acked_seq'), 0);

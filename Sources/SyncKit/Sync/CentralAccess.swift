@@ -88,6 +88,11 @@ package struct CentralAccess {
         try engine.digest(collection: nil, cell: cell)
     }
 
+    /// One page of a cell's snapshot (records in key order after `after`).
+    package func snapshotPage(cell: String, after: String?, limit: Int) throws -> (records: [SnapshotRecord], next: String?) {
+        try engine.snapshotPage(cell: cell, after: after, limit: limit)
+    }
+
     /// Every operation of one record in the log, by (replica, seq).
     package func operations(of collection: String, _ entity: EntityID) throws -> [Op] {
         guard let table = engine.catalog.byName[collection] else { return [] }

@@ -16,13 +16,14 @@ extension Replica {
     /// per-cell cursors.
     public func nextSyncRequest(pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax,
                                 verify: Bool = false) throws -> SyncRequest {
-        let cursors = try syncCursors()
+        let (cursors, bootstrapping) = try withEngine { (try $0.cursors(), try $0.bootstrapping()) }
         var digests: [String: String]?
         if verify {
             digests = [:]
-            for cell in cursors.keys where !cell.isEmpty { digests?[cell] = try digest(cell: cell) }
+            for cell in cursors.keys where !cell.isEmpty && bootstrapping[cell] == nil { digests?[cell] = try digest(cell: cell) }
         }
-        return SyncRequest(device: id, cursors: cursors, push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax, digests: digests)
+        return SyncRequest(device: id, cursors: cursors, push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax, digests: digests,
+                           snapshots: bootstrapping.isEmpty ? nil : bootstrapping)
     }
 
     /// Takes a central reply in one transaction: acknowledges what the central node stored,
@@ -49,6 +50,19 @@ extension Replica {
                 try engine.setState("acked_seq", Int64(response.acceptedThroughSeq))
             }
             var report = ApplyReport()
+            for (cell, snapshot) in response.snapshots.sorted(by: { $0.key < $1.key }) {
+                // A snapshot older than what the device holds of the cell (an old bundle) is not taken.
+                if let have = cursors[cell], have > snapshot.cseq { continue }
+                for record in snapshot.records {
+                    try engine.install(record)
+                    report.installed += 1
+                }
+                if let next = snapshot.next {
+                    try engine.db.cached("INSERT OR REPLACE INTO _fs_bootstrap(cell, after) VALUES (?, ?)").run([.text(cell), .text(next)])
+                } else {
+                    try engine.db.cached("DELETE FROM _fs_bootstrap WHERE cell = ?").run([.text(cell)])
+                }
+            }
             for op in response.ops { try engine.applyRemote(op, report: &report) }
             try engine.db.execute("DELETE FROM _fs_cursor")
             let resync = Set(response.resync)
@@ -75,11 +89,28 @@ extension Engine {
         return result
     }
 
-    /// Removes the records (and their log entries) of cells outside `cells`, except records with
-    /// local operations not yet acknowledged. Their ops leave the log too, so that if the cell
-    /// comes back its whole log is applied afresh.
+    /// Cells whose snapshot is part way in, with the key to resume after.
+    func bootstrapping() throws -> [String: String] {
+        let select = try db.cached("SELECT cell, after FROM _fs_bootstrap")
+        defer { select.reset() }
+        var result: [String: String] = [:]
+        while try select.step() { result[select.text(at: 0)] = select.text(at: 1) }
+        return result
+    }
+
+    /// Removes the records (and their log entries and covers) of cells outside `cells`, except
+    /// records with local operations not yet acknowledged. If the cell comes back, it comes back
+    /// whole as a snapshot.
     func evict(keepingCells cells: Set<String>) throws {
         let acked = try state("acked_seq") ?? 0
+        try db.cached("DELETE FROM _fs_bootstrap WHERE cell NOT IN (SELECT value FROM json_each(?))")
+            .run([.text(JSONText.array(cells.sorted().map(Value.text)))])
+        // Records with unacknowledged local operations stay (one range scan of the outbox).
+        var pending = Set<String>()
+        let unacked = try db.cached("SELECT DISTINCT collection, entity FROM _fs_op WHERE replica = ? AND seq > ?")
+        defer { unacked.reset() }
+        try unacked.bind([.int(StoreLayout.localReplicaIndex), .int(acked)])
+        while try unacked.step() { pending.insert("\(unacked.int64(at: 0))/\(unacked.text(at: 1))") }
         for table in catalog.byName.values {
             guard let cellField = table.schema.cellField else { continue }
             // SQLite finds the rows outside the kept cells; usually there are none.
@@ -93,16 +124,18 @@ extension Engine {
             defer { tombs.reset() }
             try tombs.bind([.int(table.id), .text(keep)])
             while try tombs.step() { doomed.append(tombs.text(at: 0)) }
-            for entity in doomed {
-                let pending = try db.scalar("SELECT count(*) FROM _fs_op WHERE collection = ? AND entity = ? AND replica = ? AND seq > ?",
-                                            [.int(table.id), .text(entity), .int(StoreLayout.localReplicaIndex), .int(acked)])?.int ?? 0
-                guard pending == 0 else { continue }
+            let leaving = doomed.filter { !pending.contains("\(table.id)/\($0)") }
+            guard !leaving.isEmpty else { continue }
+            for entity in leaving {
                 try db.cached(table.deleteSQL).run([.text(entity)])
                 try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
                 try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
-                try db.cached("DELETE FROM _fs_op WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
+                try deleteCovers(table, EntityID(unchecked: entity))
                 touched.append((table.schema.name, EntityID(unchecked: entity)))
             }
+            // Their history leaves too (personal data of cells no longer served): one pass over the log.
+            try db.cached("DELETE FROM _fs_op WHERE collection = ? AND entity IN (SELECT value FROM json_each(?))")
+                .run([.int(table.id), .text(JSONText.array(leaving.map(Value.text)))])
         }
     }
 }

@@ -32,19 +32,23 @@ public struct SyncRequest: Codable, Sendable, Equatable {
     /// Per cell, the device's state digest, for the central node to compare (verify). Sent when
     /// the device believes it is caught up; absent otherwise.
     public var digests: [String: String]?
+    /// Cells whose snapshot is being received: the key to resume after (`CellSnapshot.next`).
+    /// The cell's cursor is then the snapshot's starting sequence number.
+    public var snapshots: [String: String]?
 
     public init(device: ReplicaID, cursors: [String: UInt64], push: [Op], pullOpsMax: Int = SyncProtocol.pageOpsMax,
-                digests: [String: String]? = nil) {
+                digests: [String: String]? = nil, snapshots: [String: String]? = nil) {
         self.protocolVersion = SyncProtocol.version
         self.device = device
         self.cursors = cursors
         self.push = push
         self.pullOpsMax = pullOpsMax
         self.digests = digests
+        self.snapshots = snapshots
     }
 
     private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", device, cursors, push, pullOpsMax, digests
+        case protocolVersion = "protocol", device, cursors, push, pullOpsMax, digests, snapshots
     }
 
     public init(from decoder: any Decoder) throws {
@@ -55,6 +59,7 @@ public struct SyncRequest: Codable, Sendable, Equatable {
         push = try c.decode([Op].self, forKey: .push)
         pullOpsMax = try c.decode(Int.self, forKey: .pullOpsMax)
         digests = try c.decodeIfPresent([String: String].self, forKey: .digests)
+        snapshots = try c.decodeIfPresent([String: String].self, forKey: .snapshots)
     }
 }
 
@@ -92,9 +97,13 @@ public struct SyncResponse: Codable, Sendable, Equatable {
     /// Cells whose digest differed from the central node's: the device drops them (keeping
     /// unsynced work) and pulls them again from the start.
     public var resync: [String]
+    /// Cells sent as snapshots of state (a cell the device starts, or resumes starting): one
+    /// page each. The device installs the records, and pulls the cell's log after `cseq` once
+    /// the last page (no `next`) is in.
+    public var snapshots: [String: CellSnapshot]
 
     public init(serverTimeMillis: Int64, acceptedThroughSeq: UInt64, held: [Held], ops: [Op], cursors: [String: UInt64], more: Bool,
-                cells: [String], resync: [String] = []) {
+                cells: [String], resync: [String] = [], snapshots: [String: CellSnapshot] = [:]) {
         self.protocolVersion = SyncProtocol.version
         self.serverTimeMillis = serverTimeMillis
         self.acceptedThroughSeq = acceptedThroughSeq
@@ -104,10 +113,11 @@ public struct SyncResponse: Codable, Sendable, Equatable {
         self.more = more
         self.cells = cells
         self.resync = resync
+        self.snapshots = snapshots
     }
 
     private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", serverTimeMillis, acceptedThroughSeq, held, ops, cursors, more, cells, resync
+        case protocolVersion = "protocol", serverTimeMillis, acceptedThroughSeq, held, ops, cursors, more, cells, resync, snapshots
     }
 
     public init(from decoder: any Decoder) throws {
@@ -121,6 +131,7 @@ public struct SyncResponse: Codable, Sendable, Equatable {
         more = try c.decode(Bool.self, forKey: .more)
         cells = try c.decode([String].self, forKey: .cells)
         resync = try c.decodeIfPresent([String].self, forKey: .resync) ?? []
+        snapshots = try c.decodeIfPresent([String: CellSnapshot].self, forKey: .snapshots) ?? [:]
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One sync of a device: exchanges until nothing is left to push and the last page said no
 /// more, with a bound on the number of exchanges. The transport is a closure, so HTTP, a bundle
 /// file or a simulator's fake network drive the same loop.
@@ -29,6 +31,12 @@ public struct SyncSession {
         public var rounds = 0
         public var opsUp = 0
         public var opsDown = 0
+        /// Records installed from snapshots (cells started or pulled again whole).
+        public var recordsDown = 0
+        /// Message bytes sent and received (counted when the transport carries encoded
+        /// bodies: `run(bodies:)`; zero with `run(exchange:)`).
+        public var bytesUp = 0
+        public var bytesDown = 0
         public var held: [SyncResponse.Held] = []
         public var cells: [String] = []
         /// Local operations still not acknowledged when the sync ended.
@@ -48,6 +56,25 @@ public struct SyncSession {
     /// does not: pulling continues and `Progress.refusal` says why the operations stay queued.
     @discardableResult
     public func run(exchange: (SyncRequest) throws -> SyncResponse, progress report: (Progress) -> Void = { _ in }) throws -> Progress {
+        try loop({ (try exchange($0), 0, 0) }, report: report)
+    }
+
+    /// The same loop over a transport that carries encoded message bodies (canonical JSON), so
+    /// that progress counts bytes up and down.
+    ///
+    ///     try SyncSession(replica: replica).run(bodies: transport.exchange(body:)) { p in
+    ///         print(p.opsUp, p.bytesUp, p.opsDown, p.recordsDown, p.bytesDown)
+    ///     }
+    @discardableResult
+    public func run(bodies exchange: (Data) throws -> Data, progress report: (Progress) -> Void = { _ in }) throws -> Progress {
+        try loop({ request in
+            let body = try SyncProtocol.encode(request)
+            let reply = try exchange(body)
+            return (try SyncProtocol.decode(SyncResponse.self, from: reply), body.count, reply.count)
+        }, report: report)
+    }
+
+    private func loop(_ exchange: (SyncRequest) throws -> (SyncResponse, up: Int, down: Int), report: (Progress) -> Void) throws -> Progress {
         var progress = Progress()
         var verifyNext = false
         var verifications = 0
@@ -60,7 +87,10 @@ public struct SyncSession {
             verifyNext = false
             let response: SyncResponse
             do {
-                response = try exchange(request)
+                let (reply, up, down) = try exchange(request)
+                response = reply
+                progress.bytesUp += up
+                progress.bytesDown += down
             } catch let refusal as SyncRefusal where refusal.refusesPush && !request.push.isEmpty && progress.refusal == nil {
                 // Pending uploads never block downloads: keep the ops queued, pull without them.
                 progress.refusal = refusal
@@ -71,6 +101,7 @@ public struct SyncSession {
             progress.rounds += 1
             progress.opsUp += request.push.count
             progress.opsDown += applied.applied
+            progress.recordsDown += applied.installed
             progress.held += response.held
             progress.cells = response.cells
             progress.resynced += response.resync

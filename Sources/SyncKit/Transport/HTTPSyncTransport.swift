@@ -36,10 +36,15 @@ public final class HTTPSyncTransport: Sendable {
 
     /// One exchange, retried on transient failures. Blocks the calling thread until the reply.
     public func exchange(_ request: SyncRequest) throws -> SyncResponse {
+        try SyncProtocol.decode(SyncResponse.self, from: exchange(body: SyncProtocol.encode(request)))
+    }
+
+    /// One exchange of encoded bodies (for `SyncSession.run(bodies:)`, which counts bytes).
+    public func exchange(body: Data) throws -> Data {
         var attempt = 0
         while true {
             do {
-                return try exchangeOnce(request)
+                return try exchangeOnce(body)
             } catch let error as SyncError where error.code == .unreachable && attempt < retriesMax {
                 // Full jitter: a random wait up to the exponential bound, so devices that lost the
                 // node together do not all come back at the same instant.
@@ -50,12 +55,12 @@ public final class HTTPSyncTransport: Sendable {
         }
     }
 
-    private func exchangeOnce(_ request: SyncRequest) throws -> SyncResponse {
+    private func exchangeOnce(_ body: Data) throws -> Data {
         var http = URLRequest(url: baseURL.appendingPathComponent("v1/sync"), timeoutInterval: timeoutSeconds)
         http.httpMethod = "POST"
         http.setValue("application/json", forHTTPHeaderField: "Content-Type")
         http.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        http.httpBody = try SyncProtocol.encode(request)
+        http.httpBody = body
         let (data, status) = try send(http)
         guard status == 200 else {
             if status == 429 || status >= 500 {
@@ -66,7 +71,7 @@ public final class HTTPSyncTransport: Sendable {
             }
             throw SyncRefusal(status: status, reply: SyncErrorReply(code: "http\(status)", message: String(decoding: data.prefix(300), as: UTF8.self)))
         }
-        return try SyncProtocol.decode(SyncResponse.self, from: data)
+        return data
     }
 
     private final class Box: @unchecked Sendable {
