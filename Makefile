@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev openssl curl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo bench soak clean
+.PHONY: all deps build release test demo bench sim soak clean
 
 all: build
 
@@ -47,6 +47,15 @@ bench: release
 soak: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
 	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-20000} $(SWIFT) test -c release --skip-build -Xswiftc -enable-testing --parallel
+	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-sim --seed 100000 --seeds $${SIM_SOAK_SEEDS:-4000}
+
+# The deterministic simulation (Design.md, "Simulation"), release build: SIM_SEEDS seeds from
+# SIM_SEED on; prints how many ran clean, and `fieldsync-sim --seed N` for any that did not.
+SIM_SEED ?= 1
+SIM_SEEDS ?= 1000
+sim: deps
+	$(SWIFT) build -c release --product fieldsync-sim
+	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-sim --seed $(SIM_SEED) --seeds $(SIM_SEEDS)
 
 clean:
 	rm -rf .build

@@ -46,7 +46,10 @@ let package = Package(
             dependencies: ["SyncKit", "FieldKit", "CMicroHTTPD", "CMicroHTTPDShim", "CQREncode"],
             swiftSettings: strict
         ),
-        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit"], swiftSettings: strict),
+        // The deterministic simulator (Design.md, "Simulation"): a hub and devices, faults, crashes, clocks.
+        .target(name: "FieldSyncSim", dependencies: ["SyncKit", "FieldKit", "CentralNode"], swiftSettings: strict),
+        .executableTarget(name: "fieldsync-sim", dependencies: ["FieldSyncSim"], swiftSettings: strict),
+        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit", "FieldSyncSim"], swiftSettings: strict),
         // Runs the built `fieldsync` binary (built by `swift build --build-tests`) as a user would.
         .testTarget(name: "CLITests", swiftSettings: strict),
     ]

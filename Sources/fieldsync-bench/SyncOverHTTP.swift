@@ -26,12 +26,14 @@ enum SyncOverHTTP {
             return HTTPSyncTransport(baseURL: url, token: enrollment.token, timeoutSeconds: 120, retriesMax: 0)
         }
 
-        func stop() {
-            let done = DispatchSemaphore(value: 0)
-            let server = self.server
-            Task { await server.stop(); done.signal() }
-            done.wait()
-        }
+        func stop() { SyncOverHTTP.stop(server) }
+    }
+
+    /// Stops a server from synchronous code (waits for it).
+    static func stop(_ server: HTTPServer) {
+        let done = DispatchSemaphore(value: 0)
+        Task { await server.stop(); done.signal() }
+        done.wait()
     }
 
     /// A device file holding `inserts` new households and `updates` phone updates, none synced;
@@ -117,7 +119,7 @@ enum SyncOverHTTP {
                     let puller = try Fixture.openReplica(pullerPath, seed: seed &+ 2)
                     let pulling = try node.transport(for: "puller")
                     elapsed = try Measurement.time {
-                        rounds = try SyncSession(replica: puller, verify: true).run(exchange: pulling.exchange).rounds
+                        rounds = try SyncSession(replica: puller, verify: true).run(bodies: pulling.exchange(body:)).rounds
                     }
                     guard try puller.digest() == node.hub.replica.digest() else { throw BenchError("the pulling device does not match the node") }
                 }

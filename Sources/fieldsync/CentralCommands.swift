@@ -27,9 +27,12 @@ enum CentralCommands {
           stats                                  records per cell, devices last seen, operations per day
                                                  (UTC), open review items by kind
           digest [--cell C]                      each cell's digest (compare with `fieldsync digest --cell C`)
-          review list [--kind conflict|quarantine] [--cell C]   the review queue
-          review show ID                         one item with its candidate values
+          review list [--kind conflict|duplicate|quarantine] [--cell C]   the review queue
+          review show ID                         one item with its candidate values (or its pair)
           review resolve ID (--pick OPID | --value V)            settle a conflict
+          review merge ID --keep HOUSEHOLD       merge a duplicate pair: the other household's tasks,
+                                                 tags and visits move, it becomes a redirect
+          review dismiss ID                      a duplicate pair are two different households
           review release OPID | review discard OPID              a held operation: write it again
                                                  with the node's clock, or drop it
         """
@@ -126,7 +129,7 @@ enum CentralCommands {
         switch words.first {
         case "list", nil:
             let kind = try args.value("kind").map { text -> Hub.ReviewKind in
-                guard let kind = Hub.ReviewKind(rawValue: text) else { throw UsageError("--kind is conflict or quarantine, not \"\(text)\"") }
+                guard let kind = Hub.ReviewKind(rawValue: text) else { throw UsageError("--kind is conflict, duplicate or quarantine, not \"\(text)\"") }
                 return kind
             }
             let cell = args.value("cell")
@@ -145,6 +148,25 @@ enum CentralCommands {
             Output.line("\(item.id) (\(item.kind.rawValue), cell \(item.cell ?? "-"))")
             for candidate in item.conflict?.candidates ?? [] { Output.line("  candidate \(candidate.op): \(candidate.value)") }
             if let held = item.held { Output.line("  held: \(held.reason.rawValue): \(held.detail)") }
+            if let pair = item.duplicate {
+                let store = FieldStore(replica: hub.replica)
+                for id in [pair.firstID, pair.secondID] {
+                    guard let household = try store.household(id) else { Output.line("  household \(id): gone"); continue }
+                    let dwelling = [household.doorplate.canonical, household.details.unit, household.details.room].compactMap { $0 }.joined(separator: " ")
+                    Output.line("  household \(id): \(household.headName), \(dwelling), \(household.details.memberCount) members, phone \(household.details.phone ?? "-"), \(household.visitCount) visits")
+                }
+                Output.line("  merge with: fieldsync central review merge \(item.id) --keep HOUSEHOLD")
+            }
+        case "merge":
+            guard words.count == 2, let keep = args.value("keep") else { throw UsageError("review merge ID --keep HOUSEHOLD") }
+            try args.checkAllUsed()
+            try hub.mergeDuplicate(words[1], keep: keep, actor: actor)
+            json ? Output.json(["merged": words[1], "kept": keep]) : Output.line("merged \(words[1]): kept household \(keep); devices receive it at their next sync")
+        case "dismiss":
+            guard words.count == 2 else { throw UsageError("review dismiss ID") }
+            try args.checkAllUsed()
+            try hub.dismissDuplicate(words[1], actor: actor)
+            json ? Output.json(["dismissed": words[1]]) : Output.line("dismissed \(words[1]): two different households")
         case "resolve":
             guard words.count == 2 else { throw UsageError("review resolve ID (--pick OPID | --value V)") }
             let pick = try args.value("pick").map { text -> OpID in
@@ -161,7 +183,7 @@ enum CentralCommands {
             if words[0] == "release" { try hub.release(id, actor: actor) } else { try hub.discard(id, actor: actor) }
             json ? Output.json([words[0] == "release" ? "released" : "discarded": words[1]]) : Output.line("\(words[0])d \(words[1])")
         default:
-            throw UsageError("review list | show ID | resolve ID | release OPID | discard OPID")
+            throw UsageError("review list | show ID | resolve ID | merge ID --keep HOUSEHOLD | dismiss ID | release OPID | discard OPID")
         }
     }
 
@@ -181,6 +203,7 @@ enum CentralCommands {
             result["candidates"] = conflict.candidates.map { ["op": $0.op.description, "value": RecordCommands.jsonValue($0.value)] as [String: Any] }
         }
         if let held = item.held { result["reason"] = held.reason.rawValue; result["detail"] = held.detail }
+        if let pair = item.duplicate { result["pair"] = [pair.firstID.rawValue, pair.secondID.rawValue]; result["reason"] = pair.reason }
         return result
     }
 
@@ -191,25 +214,26 @@ enum CentralCommands {
 
     private static func bundle(_ args: inout Arguments, path: String, actor: String, json: Bool) throws {
         let hub = try Hub.open(path: path, schema: FieldModel.schema)
-        switch args.positional.dropFirst().first {
+        let words = Array(args.positional)
+        switch words.first {
         case "import":
-            guard args.positional.count >= 3 else { throw UsageError("bundle import FILE --reply OUT") }
-            let file = args.positional[2]
+            guard words.count == 2 else { throw UsageError("bundle import FILE --reply OUT [--device NAME]") }
             let reply = try args.required("reply", "OUT (where to write the bundle for the device)")
             let device = args.value("device")
             try args.checkAllUsed()
-            let result = try hub.importBundle(try Data(contentsOf: URL(fileURLWithPath: file)), device: device, actor: actor)
+            let result = try hub.importBundle(try Data(contentsOf: URL(fileURLWithPath: words[1])), device: device, actor: actor)
             try result.reply.write(to: URL(fileURLWithPath: reply))
+            let records = result.response.snapshots.values.reduce(0) { $0 + $1.records.count }
             let summary: [String: Any] = ["acceptedThroughSeq": result.response.acceptedThroughSeq, "held": result.response.held.count,
-                                          "opsForDevice": result.response.ops.count, "reply": reply]
-            json ? Output.json(summary) : Output.line("imported; \(result.response.held.count) held; reply bundle with \(result.response.ops.count) ops written to \(reply)")
+                                          "recordsForDevice": records, "reply": reply]
+            json ? Output.json(summary) : Output.line("imported; \(result.response.held.count) held; reply bundle with \(records) records of the device's cells written to \(reply)")
         case "export":
-            guard args.positional.count >= 3 else { throw UsageError("bundle export --device NAME OUT") }
+            guard words.count == 2 else { throw UsageError("bundle export --device NAME OUT") }
             let device = try args.required("device", "NAME")
             try args.checkAllUsed()
             let data = try hub.exportBundle(device: device, actor: actor)
-            try data.write(to: URL(fileURLWithPath: args.positional[2]))
-            json ? Output.json(["bytes": data.count, "file": args.positional[2]]) : Output.line("wrote \(data.count) bytes to \(args.positional[2])")
+            try data.write(to: URL(fileURLWithPath: words[1]))
+            json ? Output.json(["bytes": data.count, "file": words[1]]) : Output.line("wrote \(data.count) bytes to \(words[1])")
         default:
             throw UsageError("bundle import FILE --reply OUT | bundle export --device NAME OUT")
         }

@@ -1,20 +1,42 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where a command's results go: one JSON document on stdout with `--json`, text otherwise;
 /// diagnostics on stderr.
 enum Output {
     static func json(_ value: Any) {
         let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        write(data + Data("\n".utf8), to: STDOUT_FILENO)
     }
 
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(Data((text + "\n").utf8), to: STDOUT_FILENO)
     }
 
     static func error(_ text: String, terminator: Bool = true) {
-        FileHandle.standardError.write(Data((text + (terminator ? "\n" : "")).utf8))
+        write(Data((text + (terminator ? "\n" : "")).utf8), to: STDERR_FILENO)
+    }
+
+    /// Writes to a file descriptor. A reader that went away (`fieldsync … | head`) ends the
+    /// command quietly: the work was done before anything was printed. (Foundation's
+    /// FileHandle.write traps on a broken pipe.)
+    private static func write(_ data: Data, to descriptor: Int32) {
+        data.withUnsafeBytes { raw in
+            guard var next = raw.baseAddress else { return }
+            var left = raw.count
+            while left > 0 {
+                let written = Glibc.write(descriptor, next, left)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EPIPE { exit(0) }
+                    return
+                }
+                next += written
+                left -= written
+            }
+        }
     }
 
     /// A byte count for people: 512 B, 3.4 KB, 12.0 MB (decimal units).
@@ -32,6 +54,6 @@ enum Output {
         record["event"] = event
         record["time"] = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         let data = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        FileHandle.standardError.write(data + Data("\n".utf8))
+        write(data + Data("\n".utf8), to: STDERR_FILENO)
     }
 }

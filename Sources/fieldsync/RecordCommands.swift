@@ -170,7 +170,9 @@ enum RecordCommands {
         }
         switch (op, field.policy) {
         case ("+=", .counter), ("-=", .counter):
-            guard let delta = Int64(raw) else { throw SyncError(.invalidInput, "\(collection.name).\(name) is a counter: give a whole number, not \"\(raw)\"") }
+            guard let delta = Int64(raw), op == "+=" || delta != .min else {
+                throw SyncError(.invalidInput, "\(collection.name).\(name) is a counter: give a whole number within ±9223372036854775807, not \"\(raw)\"")
+            }
             return .increment(name, op == "+=" ? delta : -delta)
         case ("+=", .set): return .add(name, try parse(raw, field.type, "\(collection.name).\(name)"))
         case ("-=", .set): return .remove(name, try parse(raw, field.type, "\(collection.name).\(name)"))

@@ -23,7 +23,7 @@ let usage = """
       central init | serve | enroll | devices | revoke | cells | bundle | audit | review
       central import-csv | export-csv | stats | digest   district files, figures, digests
 
-    demo                        two offline devices edit one household, sync and converge
+    demo                        a central node and three offline devices: conflicts, duplicates, review, convergence
 
     Every command takes --help; commands that print data take --json.
     """
@@ -39,9 +39,16 @@ do {
     switch arguments.first {
     case "demo":
         if arguments.contains("--help") || arguments.contains("-h") {
-            Output.line("usage: fieldsync demo [--keep]\n\nRuns the demo scenario in a temporary directory (kept with --keep) and prints what happens.")
+            Output.line("""
+                usage: fieldsync demo [--keep] [--json]
+
+                Starts a central node on 127.0.0.1 in a temporary directory (kept with --keep), seeds a small
+                district, enrolls three devices, lets them edit offline, syncs them over HTTP and narrates what
+                happens: the digests that agree, the review queue, its resolution, the final sync. With --json,
+                one summary document instead of the narration. Nothing keeps running afterwards.
+                """)
         } else {
-            try Demo(keepFiles: arguments.contains("--keep")).run()
+            try Demo(keepFiles: arguments.contains("--keep"), json: arguments.contains("--json")).run()
         }
     case "central": try await CentralCommands.run(Array(arguments.dropFirst()))
     case "device": try DeviceCommands.device(Array(arguments.dropFirst()))

@@ -100,15 +100,84 @@ struct CLITests {
         #expect((try Self.fieldsync("record", "list", "households", "--json", in: dir).json as? [Any])?.isEmpty == true)
     }
 
+    @Test func aReaderThatClosesStdoutEarlyEndsTheCommandQuietly() throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["schema", "--json"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try out.fileHandleForReading.close()   // like `fieldsync schema --json | head -0`
+        try process.run()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self).prefix(300))")
+        #expect(!String(decoding: stderr, as: UTF8.self).contains("Fatal error"))
+    }
+
     @Test func theDemoRunsAndConverges() throws {
         let run = try Self.fieldsync("demo")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("digests equal: true"))
-        #expect(run.stdout.contains("open conflicts: Li 0, Zhao 0"))
+        #expect(run.stdout.contains("review queue: 0 open items; conflicts left on devices: 0"))
+        #expect(!run.stdout.contains("DIFFER"))
+        // The summary: every cell's digest equal on the node and its devices, the queue had the
+        // story's items (conflicts and a duplicate) and is empty after the resolution.
+        let summary = try #require(try Self.fieldsync("demo", "--json").json as? [String: Any])
+        #expect(summary["agree"] as? Bool == true)
+        let digests = try #require(summary["digests"] as? [String: [String: String]])
+        #expect(digests.count == 2)
+        for (cell, byReplica) in digests {
+            #expect(byReplica.count >= 2 && Set(byReplica.values).count == 1, "cell \(cell): \(byReplica)")
+        }
+        let review = try #require(summary["review"] as? [String: Any])
+        let kinds = (review["before"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } ?? []
+        #expect(kinds.filter { $0 == "conflict" }.count == 3 && kinds.contains("duplicate"), "\(kinds)")
+        #expect(review["after"] as? Int == 0)
+        #expect(summary["deviceConflicts"] as? Int == 0)
+        #expect(summary["task"] as? String == "done" && summary["phone"] as? String == "13911112222")
+        #expect(summary["householdsAtNewPlate"] as? Int == 1)
     }
 }
 
 extension CLITests {
+    /// `fieldsync central serve --port 0 --json` in `directory` (or on `port`: a restart on the
+    /// same address), running until `stop()`.
+    struct Server {
+        let process: Process
+        let url: String
+
+        init(in directory: URL, port: Int = 0) throws {
+            process = Process()
+            process.executableURL = CLITests.executable
+            process.arguments = ["central", "serve", "--port", String(port), "--json"]
+            process.currentDirectoryURL = directory
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var buffer = Data()
+            while !buffer.contains(UInt8(ascii: "}")) {
+                let chunk = out.fileHandleForReading.availableData
+                guard !chunk.isEmpty else {
+                    process.waitUntilExit()
+                    throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "central serve exited before listening"])
+                }
+                buffer.append(chunk)
+            }
+            let listening = try JSONSerialization.jsonObject(with: buffer) as? [String: Any]
+            guard let url = listening?["listening"] as? String else {
+                process.terminate()
+                throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "central serve printed \(String(decoding: buffer, as: UTF8.self))"])
+            }
+            self.url = url
+        }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
     static func fieldsync(arguments: [String], in directory: URL? = nil) throws -> Run {
         let process = Process()
         process.executableURL = executable
@@ -137,7 +206,7 @@ extension CLITests {
         let bad = try Self.fieldsync("central", "review", "resolve", "not-an-item", "--value", "x", in: dir)
         #expect(bad.status == 2 && bad.stderr.contains("is not a conflict id"))
         let kind = try Self.fieldsync("central", "review", "list", "--kind", "gossip", in: dir)
-        #expect(kind.status == 64 && kind.stderr.contains("--kind is conflict or quarantine"))
+        #expect(kind.status == 64 && kind.stderr.contains("--kind is conflict, duplicate or quarantine"))
     }
 }
 

@@ -186,7 +186,7 @@ struct CentralDataCLITests {
         let dir = try Self.directoryWithFiles()
         defer { try? FileManager.default.removeItem(at: dir) }
         let empty = try CLITests.fieldsync("central", "stats", in: dir)
-        #expect(empty.status == 0 && empty.stdout.contains("records by cell:\n  (none)") && empty.stdout.contains("open review items: conflict 0, quarantine 0"))
+        #expect(empty.status == 0 && empty.stdout.contains("records by cell:\n  (none)") && empty.stdout.contains("open review items: conflict 0, duplicate 0, quarantine 0"))
         #expect(try CLITests.fieldsync("central", "import-csv", "doorplates", "plates.csv", in: dir).status == 0)
         #expect(try CLITests.fieldsync("central", "enroll", "--device", "li", "--cells", "JS-0412", in: dir).status == 0)
         let run = try CLITests.fieldsync("central", "stats", "--json", in: dir)
@@ -200,7 +200,7 @@ struct CentralDataCLITests {
         let days = try #require(stats["operationsPerDay"] as? [[String: Any]])
         #expect(days.count == 1 && days[0]["operations"] as? Int == 3)
         #expect((days[0]["day"] as? String)?.count == 10)
-        #expect(stats["openReviewItems"] as? [String: Int] == ["conflict": 0, "quarantine": 0])
+        #expect(stats["openReviewItems"] as? [String: Int] == ["conflict": 0, "duplicate": 0, "quarantine": 0])
         let text = try CLITests.fieldsync("central", "stats", in: dir)
         #expect(text.stdout.contains("  JS-0412\tdoorplates 2\thouseholds 0") && text.stdout.contains("  li\tJS-0412\tlast seen never"))
 
@@ -263,26 +263,9 @@ struct CentralDataCLITests {
         #expect(try CLITests.fieldsync("central", "import-csv", "doorplates", "plates.csv", in: dir).status == 0)
         #expect(try CLITests.fieldsync("central", "import-csv", "households", "households.csv", in: dir).status == 0)
 
-        let server = Process()
-        server.executableURL = CLITests.executable
-        server.arguments = ["central", "serve", "--port", "0", "--json"]
-        server.currentDirectoryURL = dir
-        let out = Pipe()
-        server.standardOutput = out
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
-        }
-        var buffer = Data()
-        while !buffer.contains(UInt8(ascii: "}")) {
-            let chunk = out.fileHandleForReading.availableData
-            try #require(!chunk.isEmpty, "the server exited before listening")
-            buffer.append(chunk)
-        }
-        let listening = try #require(try JSONSerialization.jsonObject(with: buffer) as? [String: Any])
-        let url = try #require(listening["listening"] as? String)
+        let server = try CLITests.Server(in: dir)
+        defer { server.stop() }
+        let url = server.url
 
         #expect(try CLITests.fieldsync("device", "init", "--central", url, "--token", token, "--db", "li.db", in: dir).status == 0)
         let sync = try CLITests.fieldsync("sync", "--db", "li.db", in: dir)

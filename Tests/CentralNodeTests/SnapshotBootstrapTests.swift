@@ -165,4 +165,25 @@ struct SnapshotBootstrapTests {
         try world.replica("zhao").importBundle(reply)
         #expect(try world.replica("zhao").digest() == world.hub.replica.digest())
     }
+
+    @Test func theCompactWireFormRoundTripsEveryPartOfAState() throws {
+        let a = OpID(replica: ReplicaID(high: 1, low: 1), seq: 3), b = OpID(replica: ReplicaID(high: 2, low: 2), seq: 9)
+        let c = OpID(replica: ReplicaID(high: 3, low: 3), seq: 1)
+        let t1 = HLCTimestamp(millis: 1_767_225_600_000, counter: 2), t2 = HLCTimestamp(millis: 1_767_225_600_500, counter: 0)
+        let record = SnapshotRecord(
+            collection: "households", entity: try EntityID("JXC3BQGWJXBCXFY88R80QZ0Y88"), covers: [a.replica.hex: 3, b.replica.hex: 9],
+            exists: .init(heads: [.init(op: b, hlc: t2, value: .bool(true)), .init(op: a, hlc: t1, value: .bool(false))], pending: [c]),
+            registers: ["phone": .init(heads: [.init(op: b, hlc: t2, value: "2"), .init(op: a, hlc: t1, value: .null)], pending: nil),
+                        "head_name": .init(heads: [], pending: [c])],
+            counters: ["visit_count": -4],
+            sets: ["tags": .init(elements: [.init(value: "elderly", tags: [a, c])], pending: [.init(value: "moved", tag: c)]),
+                   "visit_days": .init(elements: [], pending: [.init(value: "2026-11-30", tag: b)])])
+        let data = try SyncProtocol.encode(record)
+        #expect(try SyncProtocol.decode(SnapshotRecord.self, from: data) == record)
+        #expect(try SyncProtocol.encode(try SyncProtocol.decode(SnapshotRecord.self, from: data)) == data)
+        // A head naming a ref that is not listed is refused with a clear message.
+        let broken = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"exists\":[[0,", with: "\"exists\":[[7,")
+        let error = #expect(throws: SyncError.self) { try SyncProtocol.decode(SnapshotRecord.self, from: Data(broken.utf8)) }
+        #expect(error?.message.contains("ref 7 is not in refs") == true)
+    }
 }

@@ -1,3 +1,4 @@
+import FieldKit
 import Foundation
 import SyncKit
 
@@ -11,11 +12,14 @@ extension Hub {
     public enum ReviewKind: String, Sendable, CaseIterable {
         /// A field whose concurrent values differ (review fields, and edit-versus-delete).
         case conflict
+        /// Two households that look like one (FieldKit's duplicate suspicion).
+        case duplicate
         /// An operation held back (a clock far ahead).
         case quarantine
     }
 
-    /// One item of the queue. Conflict ids are `collection/record/field`; quarantine ids are op ids.
+    /// One item of the queue. Conflict ids are `collection/record/field`; duplicate ids are the
+    /// review item's record id; quarantine ids are op ids.
     public struct ReviewItem: Sendable, Equatable {
         public let id: String
         public let kind: ReviewKind
@@ -23,6 +27,7 @@ extension Hub {
         public let summary: String
         public let conflict: Conflict?
         public let held: QuarantinedOperation?
+        public var duplicate: FieldKit.ReviewItem? = nil
     }
 
     /// Open items, conflicts first (by collection, record, field), then held operations.
@@ -35,6 +40,14 @@ extension Hub {
                 items.append(ReviewItem(id: "\(conflict.collection)/\(conflict.entity)/\(conflict.field)", kind: .conflict, cell: recordCell,
                                         summary: "\(conflict.collection) \(conflict.entity) \(conflict.field): \(conflict.candidates.count) concurrent values",
                                         conflict: conflict, held: nil))
+            }
+        }
+        if (kind == nil || kind == .duplicate) && holdsFieldModel {
+            for item in try FieldStore(replica: replica).reviewItems(cell: try cell.map { try GridCell(parsing: $0) })
+            where item.status == "open" && item.kind == FieldKit.ReviewItem.duplicateHousehold {
+                items.append(ReviewItem(id: item.id.rawValue, kind: .duplicate, cell: item.cell.id,
+                                        summary: "households \(item.firstID) and \(item.secondID) look alike: \(item.reason)",
+                                        conflict: nil, held: nil, duplicate: item))
             }
         }
         if kind == nil || kind == .quarantine {
@@ -62,8 +75,11 @@ extension Hub {
         }
         try replica.centralTransaction { access in
             let cellBefore = try access.cell(of: parts[0], entity)
+            let fieldModel = holdsFieldModel
             let (_, ops) = try access.writeLocal { tx in
                 if let pick { try tx.resolve(parts[0], entity, parts[2], pick: pick) } else { try tx.resolve(parts[0], entity, parts[2], value: value!) }
+                // FieldKit's matching keys follow the value kept.
+                if fieldModel { try FieldStore.rederiveKeys(parts[0], entity, in: tx) }
             }
             for op in ops { try Self.log(op, before: cellBefore, assignsCell: parts[2] == "cell", access: access) }
             try Self.audit(access, actor: actor, action: "resolve", detail: "\(itemID) by \(pick.map { "picking \($0)" } ?? "a new value")")
@@ -83,6 +99,97 @@ extension Hub {
             for op in ops { try Self.log(op, before: cellBefore, assignsCell: assignsCell, access: access) }
             try Self.audit(access, actor: actor, action: "release", detail: "operation \(opID), written again as \(ops.map(\.id.description).joined(separator: ", "))")
         }
+    }
+
+    /// Merges a suspected duplicate pair into `keep` (FieldKit's `writeMerge`: references move,
+    /// the other household becomes a redirect tombstone), as operations every device receives.
+    public func mergeDuplicate(_ itemID: String, keep: String, actor: String) throws {
+        let (item, kept) = try Self.duplicateIDs(itemID, keep)
+        try writeDuplicateDecision(action: "merge", detail: "item \(itemID): kept household \(keep)", actor: actor) { tx in
+            try FieldStore.writeMerge(item: item, keep: kept!, replica: replica, in: tx)
+        }
+    }
+
+    /// Declares a suspected pair two different households (they are not raised again).
+    public func dismissDuplicate(_ itemID: String, actor: String) throws {
+        let (item, _) = try Self.duplicateIDs(itemID, nil)
+        try writeDuplicateDecision(action: "dismiss", detail: "item \(itemID): two different households", actor: actor) { tx in
+            try FieldStore.writeDismiss(item: item, in: tx)
+        }
+    }
+
+    private static func duplicateIDs(_ itemID: String, _ keep: String?) throws -> (EntityID, EntityID?) {
+        guard let item = try? EntityID(itemID) else {
+            throw SyncError(.invalidInput, "\"\(itemID.prefix(64))\" is not a duplicate item id; `review list --kind duplicate` shows them")
+        }
+        guard let keep else { return (item, nil) }
+        guard let kept = try? EntityID(keep) else {
+            throw SyncError(.invalidInput, "--keep takes a household id (one of the pair `review show` prints); got \"\(keep.prefix(64))\"")
+        }
+        return (item, kept)
+    }
+
+    private func writeDuplicateDecision(action: String, detail: String, actor: String, _ body: (WriteTransaction) throws -> Void) throws {
+        guard holdsFieldModel else { throw SyncError(.invalidInput, "this central node does not hold FieldKit's households; there are no duplicates to settle") }
+        try replica.centralTransaction { access in
+            let (_, ops) = try access.writeLocal(body)
+            for op in ops {
+                let cell = try access.cell(of: op.collection, op.entity)
+                try Self.log(op, before: cell, assignsCell: false, access: access)
+            }
+            try Self.audit(access, actor: actor, action: action, detail: detail)
+        }
+    }
+
+    /// Whether this node holds FieldKit's collections (duplicate suspicion applies).
+    var holdsFieldModel: Bool {
+        let names = Set(replica.schema.collections.map(\.name))
+        return names.contains(FieldModel.households) && names.contains(FieldModel.reviewItems)
+    }
+
+    /// Raises duplicate review items for `cells` (after a push), logged for the devices.
+    static func raiseDuplicates(cells: Set<String>, replica: Replica, access: CentralAccess) throws {
+        let gridCells = cells.sorted().compactMap { try? GridCell(parsing: $0) }
+        guard !gridCells.isEmpty else { return }
+        let (_, ops) = try access.writeLocal { tx in try FieldStore.raiseDuplicates(cells: gridCells, replica: replica, in: tx) }
+        for op in ops { try log(op, before: nil, assignsCell: true, access: access) }
+    }
+
+    /// An operator's own edit (cancelling a task from the office, seeding records), written as
+    /// the central node's operations in one transaction, logged for the devices and audited.
+    /// `body` may use any write API of the node's replica, FieldKit's `FieldStore(replica:
+    /// hub.replica)` included: those writes join this transaction.
+    ///
+    ///     try hub.write(actor: "office-wu", action: "cancel-task", detail: "task \(id)") {
+    ///         try FieldStore(replica: hub.replica).cancelTask(id)
+    ///     }
+    @discardableResult
+    public func write<T>(actor: String, action: String, detail: String, _ body: () throws -> T) throws -> T {
+        try replica.centralTransaction { access in
+            let (result, ops) = try access.writeLocal { _ in try body() }
+            for op in ops {
+                let (before, assignsCell) = try Self.cellBefore(op, access: access)
+                try Self.log(op, before: before, assignsCell: assignsCell, access: access)
+            }
+            try Self.audit(access, actor: actor, action: action, detail: "\(detail) (\(ops.count) operations)")
+            return result
+        }
+    }
+
+    /// Where a record was before one of the node's own operations: the operation's `prev` for
+    /// the cell field names the write it superseded (none: a new record).
+    static func cellBefore(_ op: Op, access: CentralAccess) throws -> (cell: String?, assignsCell: Bool) {
+        guard case .some(.some(let cellField)) = access.cellField(of: op.collection),
+              let assignment = op.assignments.first(where: { $0.field == cellField }), case .set(_, let prev) = assignment.change else {
+            return (try access.cell(of: op.collection, op.entity), false)
+        }
+        guard !prev.isEmpty else { return (nil, true) }
+        for earlier in try access.operations(of: op.collection, op.entity) where prev.contains(earlier.id) {
+            for a in earlier.assignments where a.field == cellField {
+                if case .set(.text(let cell), _) = a.change { return (cell, true) }
+            }
+        }
+        return (nil, true)
     }
 
     /// Removes a held operation for good.

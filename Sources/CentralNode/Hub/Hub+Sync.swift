@@ -19,7 +19,7 @@ extension Hub {
         try Self.checkPush(request)
         return try replica.centralTransaction { access in
             let device = try Self.authenticate(token: token, replica: request.device, access: access)
-            return try Self.exchange(request, device: device, access: access, asBundle: false)
+            return try exchange(request, device: device, access: access, asBundle: false)
         }
     }
 
@@ -51,7 +51,7 @@ extension Hub {
         try Self.checkPush(request, limit: Bundle.opsMax)
         let response = try replica.centralTransaction { access in
             let device = try Self.identify(replica: request.device, name: name, access: access)
-            let response = try Self.exchange(request, device: device, access: access, asBundle: true)
+            let response = try exchange(request, device: device, access: access, asBundle: true)
             try Self.audit(access, actor: actor, action: "import-bundle",
                            detail: "device \(device.name): \(request.push.count) ops, \(response.held.count) held")
             return response
@@ -67,7 +67,7 @@ extension Hub {
                 throw SyncError(.invalidInput, "device \(name) has never synced, so its replica is unknown: import a bundle from it first")
             }
             let request = SyncRequest(device: replica, cursors: [:], push: [], pullOpsMax: Bundle.opsMax)
-            let response = try Self.exchange(request, device: device, access: access, asBundle: true)
+            let response = try exchange(request, device: device, access: access, asBundle: true)
             let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
             try Self.audit(access, actor: actor, action: "export-bundle", detail: "device \(name): snapshot of \(records) records")
             return (replica, response)
@@ -83,10 +83,14 @@ extension Hub {
         guard request.push.allSatisfy({ $0.id.replica == request.device }) else {
             throw HubRefusal(400, "foreignOps", "a device pushes only its own operations")
         }
+        // Sequence numbers are SQLite integers: a cursor past Int64.max would trap where it is bound.
+        if let (cell, cseq) = request.cursors.first(where: { $0.value > UInt64(Int64.max) }) {
+            throw SyncError(.invalidInput, "cursor \(cseq) for cell \(cell.prefix(40)) is past the largest sequence number")
+        }
     }
 
     /// The core of an exchange, for the network path and bundles alike.
-    private static func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
+    private func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
         var device = input
         let now = access.nowMillis
         let pageMax = asBundle ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
@@ -94,11 +98,19 @@ extension Hub {
         // Push: store every operation, in sequence order.
         var held: [SyncResponse.Held] = []
         for op in request.push.sorted(by: { $0.id.seq < $1.id.seq }) {
+            // Stored before (applied, or held and since released or discarded by an operator):
+            // a late copy (a bundle carried late) must not bring it back.
+            guard op.id.seq > device.acceptedSeq else { continue }
             if let reason = try Self.store(op, device: device, access: access) { held.append(.init(op: op.id, reason: reason)) }
             if op.id.seq == device.acceptedSeq + 1 { device.acceptedSeq = op.id.seq }
         }
         try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
             .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
+        // New households may look like existing ones: raise review items before the pull, so the
+        // device receives them in this very reply.
+        if !request.push.isEmpty && holdsFieldModel {
+            try Self.raiseDuplicates(cells: device.everServed, replica: replica, access: access)
+        }
 
         // Pull: cells the device starts (no cursor) or is part way through come as snapshots of
         // state; the others as the next page of their log. Records and operations share the page.
@@ -132,9 +144,12 @@ extension Hub {
         var full = Set<String>()
         for cell in logCells where budget > 0 {
             let cursor = request.cursors[cell] ?? 0
-            // Own operations come back only into a cell the device starts afresh (cursor 0).
+            // Own operations come back only into a cell the device starts afresh (cursor 0), or as
+            // the history of a record that moved into the cell (the device may have let it go).
             let select = try access.db.cached("""
-                SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0) ORDER BY cseq LIMIT ?
+                SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0
+                    OR EXISTS (SELECT 1 FROM central_log f WHERE f.replica = central_log.replica AND f.seq = central_log.seq AND f.cseq < central_log.cseq))
+                ORDER BY cseq LIMIT ?
                 """)
             defer { select.reset() }
             try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(budget))])
@@ -152,7 +167,7 @@ extension Hub {
         var lastIncluded: [String: UInt64] = [:]
         for row in page {
             lastIncluded[row.cell] = row.cseq
-            let op = try JSONDecoder().decode(Op.self, from: Data(row.op))
+            let op = try SyncProtocol.decode(Op.self, from: Data(row.op))
             if seen.insert(op.id).inserted { ops.append(op) }
         }
         for cell in logCells {
@@ -270,11 +285,17 @@ extension Hub {
             assignsCell = assigned != nil
             let refusal: String?
             if let before, !device.everServed.contains(before) {
-                refusal = "record \(op.collection)/\(op.entity) is in cell \(before), which device \(device.name) does not serve"
+                // The record moved to a cell this device never served while it edited it offline:
+                // the edit is held for the operators (nothing lost) instead of blocking every later push.
+                try access.hold(op, reason: .outOfScope, detail: "record \(op.collection)/\(op.entity) is in cell \(before), which device \(device.name) does not serve")
+                return QuarantineReason.outOfScope.rawValue
             } else if let assigned, !device.everServed.contains(assigned) {
                 refusal = "operation \(op.id) moves \(op.collection)/\(op.entity) to cell \(assigned), which device \(device.name) does not serve"
             } else if before == nil && assigned == nil {
-                refusal = "operation \(op.id) creates \(op.collection)/\(op.entity) without a grid cell"
+                // An edit of a record this node does not have (its creation is held, or was
+                // discarded): held for the operators instead of blocking every later push.
+                try access.hold(op, reason: .outOfScope, detail: "edits \(op.collection)/\(op.entity), which this node does not have (its creation was held or discarded)")
+                return QuarantineReason.outOfScope.rawValue
             } else {
                 refusal = nil
             }
@@ -306,8 +327,12 @@ extension Hub {
         let json = [UInt8](try op.jsonData())
         if let before, before != after {
             try append(op, json: json, cell: before, access: access)
-            for earlier in try access.operations(of: op.collection, op.entity).sorted(by: { $0.stamp < $1.stamp }) {
-                try append(earlier, json: earlier.id == op.id ? json : [UInt8](try earlier.jsonData()), cell: after, access: access)
+            // The moving operation first: a device that takes the history in several pages then
+            // holds the record in its new cell from the first page on, instead of letting the
+            // record go again (its first operations name the old cell) and keeping a torso.
+            try append(op, json: json, cell: after, access: access)
+            for earlier in try access.operations(of: op.collection, op.entity).sorted(by: { $0.stamp < $1.stamp }) where earlier.id != op.id {
+                try append(earlier, json: [UInt8](try earlier.jsonData()), cell: after, access: access)
             }
         } else {
             try append(op, json: json, cell: after, access: access)

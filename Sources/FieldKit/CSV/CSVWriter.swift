@@ -53,7 +53,12 @@ public struct CSVWriter: Sendable {
             if index > 0 { output.append(",") }
             if Self.needsQuotes(field, isOnlyField: row.count == 1) {
                 output.append("\"")
-                output.append(field.replacingOccurrences(of: "\"", with: "\"\""))
+                // By Unicode scalar: a quote followed by a combining mark is one Character, and
+                // `replacingOccurrences` would leave it single.
+                for scalar in field.unicodeScalars {
+                    output.unicodeScalars.append(scalar)
+                    if scalar == "\"" { output.unicodeScalars.append(scalar) }
+                }
                 output.append("\"")
             } else {
                 output.append(field)

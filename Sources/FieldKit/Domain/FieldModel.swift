@@ -53,6 +53,8 @@ public enum FieldModel {
         .int("member_count", review: true), .text("phone", review: true),
         .text("status"), .counter("visit_count"), .set("visit_days"),
         .set("tags"), .set("distinct_from"), .text("notes"),
+        // Set on a household merged into another (then deleted): the redirect.
+        .text("merged_into"),
     ])
 
     public static let taskCollection = CollectionSchema(tasks, cellField: "cell", fields: [
@@ -74,7 +76,7 @@ public enum FieldModel {
         reviewItems, cellField: "cell", naturalKey: NaturalKey(fields: ["kind", "first_id", "second_id"]) { $0 },
         fields: [
             .text("cell"), .text("kind"), .text("first_id"), .text("second_id"), .text("reason"),
-            .lifecycle("status", reviewStatus),
+            .lifecycle("status", reviewStatus), .text("kept_id"),
         ])
 
     /// The four collections, for apps that extend the schema with their own.

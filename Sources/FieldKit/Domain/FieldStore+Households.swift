@@ -85,9 +85,19 @@ extension FieldStore {
     }
 
     /// The household with this id, or nil.
+    /// A household by id. A household merged into another (a redirect tombstone) gives the one
+    /// it was merged into, so ids kept elsewhere (a task, a note on paper) still lead somewhere.
     public func household(_ id: EntityID) throws -> Household? {
-        guard let record = try replica.record(FieldModel.households, id) else { return nil }
-        return try Self.household(from: record, conflicts: conflictedFields(FieldModel.households, id))
+        var current = id
+        for _ in 0..<Self.redirectHopsMax {
+            if let record = try replica.record(FieldModel.households, current) {
+                return try Self.household(from: record, conflicts: conflictedFields(FieldModel.households, current))
+            }
+            guard let tombstone = try replica.record(FieldModel.households, current, includeDeleted: true),
+                  let next = tombstone["merged_into"].text.flatMap({ try? EntityID($0) }) else { return nil }
+            current = next
+        }
+        return nil
     }
 
     /// Households (of one cell), by doorplate, then unit and room, then id.

@@ -14,24 +14,8 @@ extension FieldStore {
     /// and copies raised on several devices merge into one. Returns the items created here.
     @discardableResult
     public func detectDuplicates(cells: [GridCell]? = nil) throws -> [ReviewItem] {
-        let created: [EntityID] = try replica.write { tx in
-            var created: [EntityID] = []
-            for cell in cells.map({ $0.map(Optional.some) }) ?? [nil] {
-                for (pair, reasons) in try duplicatePairs(cell: cell) {
-                    let values: [String: Value] = [
-                        "kind": .text(ReviewItem.duplicateHousehold),
-                        "first_id": .text(pair.first.rawValue), "second_id": .text(pair.second.rawValue),
-                    ]
-                    let id = try replica.naturalID(FieldModel.reviewItems, values)
-                    guard try tx.record(FieldModel.reviewItems, id, includeDeleted: true) == nil else { continue }
-                    var all = values
-                    all["cell"] = .text(pair.cell)
-                    all["reason"] = .text(reasons)
-                    all["status"] = "open"
-                    created.append(try tx.insert(FieldModel.reviewItems, all))
-                }
-            }
-            return created
+        let created = try replica.write { tx in
+            try Self.raiseDuplicates(cells: cells.map { $0.map(Optional.some) } ?? [nil], replica: replica, in: tx)
         }
         return try created.map { id in
             guard let record = try replica.record(FieldModel.reviewItems, id) else { throw FieldError(.notFound, "review item \(id) vanished") }

@@ -170,8 +170,6 @@ extension Op: Codable {
 extension Op {
     /// Canonical JSON (sorted keys): the same bytes on every platform for the same operation.
     public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        try SyncProtocol.encode(self)
     }
 }

@@ -36,7 +36,17 @@ package final class Statement {
         case .int(let v): rc = sqlite3_bind_int64(handle, index, v)
         case .real(let v): rc = sqlite3_bind_double(handle, index, v)
         case .bool(let v): rc = sqlite3_bind_int64(handle, index, v ? 1 : 0)
-        case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, fieldsync_sqlite_transient())
+        case .text(let v):
+            // By byte count, not up to the first NUL: a text holding U+0000 is stored whole.
+            var text = v
+            rc = text.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) { chars in
+                    guard let base = chars.baseAddress, chars.count > 0 else {
+                        return sqlite3_bind_text(handle, index, "", 0, fieldsync_sqlite_transient())
+                    }
+                    return sqlite3_bind_text(handle, index, base, Int32(chars.count), fieldsync_sqlite_transient())
+                }
+            }
         case .blob(let v):
             rc = v.withUnsafeBytes { raw in
                 sqlite3_bind_blob(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), fieldsync_sqlite_transient())

@@ -69,7 +69,9 @@ extension Engine {
         let now = nowMillis
         if enforceDrift {
             if HybridLogicalClock.isBeyondDrift(op.hlc, nowMillis: now, driftMillisMax: options.driftMillisMax) {
-                let ahead = Int64(op.hlc.millis) - now
+                // Against the clamped physical time: `now` may be far out of range (a device
+                // clock offset from a damaged reply), and the difference must not overflow.
+                let ahead = Int64(op.hlc.millis) - Int64(HybridLogicalClock.clampMillis(now))
                 try quarantine(op, .clockDrift, "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)")
                 report.quarantined += 1
                 return
@@ -134,7 +136,8 @@ extension Engine {
                     guard prev.count <= limits.idsPerAssignmentMax else { throw Refusal(reason: .invalid, detail: "prev lists \(prev.count) ids; at most \(limits.idsPerAssignmentMax)") }
                     change = .set(try checkValue(value, for: field!, collection: table.schema.name, allowNull: true), prev: prev)
                 case (.increment(let delta), .counter?):
-                    guard abs(delta) <= limits.counterDeltaMax else { throw Refusal(reason: .invalid, detail: "counter increment \(delta) is beyond \(limits.counterDeltaMax)") }
+                    // `magnitude`, not `abs`: abs(Int64.min) traps (found by the fuzzer).
+                    guard delta.magnitude <= limits.counterDeltaMax.magnitude else { throw Refusal(reason: .invalid, detail: "counter increment \(delta) is beyond \(limits.counterDeltaMax)") }
                 case (.add(let element), .set?):
                     change = .add(try checkValue(element, for: field!, collection: table.schema.name, allowNull: false))
                 case (.remove(let element, let tags), .set?):

@@ -76,9 +76,17 @@ final class Engine {
             // A seeded replica that is reopened must not draw the same record ids again.
             rng = SplitMix64(seed: seed ^ (localSeq &* 0x9E37_79B9_7F4A_7C15))
         }
-        let hlc = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar("SELECT value FROM _fs_state WHERE key = 'hlc'")?.int ?? 0))
-        clock = HybridLogicalClock(last: hlc)
-        persistedHLC = hlc
+        // The stored bound is `hlcLeaseMillis` ahead of the reading it was written at: every
+        // stamp issued since lies between the two. Resume from the last stamp actually issued
+        // (the newest local operation), or from the start of the lease: resuming from the bound
+        // itself moved a replica's clock 10 s ahead at every open, and a device driven by one
+        // short command after another ended up beyond the central node's drift bound.
+        let bound = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar("SELECT value FROM _fs_state WHERE key = 'hlc'")?.int ?? 0))
+        let leaseStart = HLCTimestamp(millis: bound.millis >= Self.hlcLeaseMillis ? bound.millis - Self.hlcLeaseMillis : 0, counter: 0)
+        let lastLocal = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar(
+            "SELECT hlc FROM _fs_op WHERE replica = ? ORDER BY seq DESC LIMIT 1", [.int(StoreLayout.localReplicaIndex)])?.int ?? 0))
+        clock = HybridLogicalClock(last: bound == .zero ? .zero : max(leaseStart, lastLocal))
+        persistedHLC = bound
         clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? 0
         quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
         coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
@@ -124,6 +132,11 @@ final class Engine {
         let seqBefore = localSeq, clockBefore = clock, offsetBefore = clockOffsetMillis
         do {
             return try db.transaction {
+                // Another process may have written local operations to this file since this one
+                // last looked (`fieldsync record set` while `fieldsync sync` runs): continue after
+                // them. One index seek; the write lock is held, so the number cannot move.
+                let stored = UInt64(try db.scalar("SELECT max(seq) FROM _fs_op WHERE replica = ?", [.int(StoreLayout.localReplicaIndex)])?.int ?? 0)
+                if stored > localSeq { localSeq = stored }
                 let result = try body()
                 if clock.last >= persistedHLC {
                     let bound = HLCTimestamp(millis: min(clock.last.millis + Self.hlcLeaseMillis, HLCTimestamp.millisMax), counter: 0)

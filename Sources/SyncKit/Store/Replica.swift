@@ -42,7 +42,8 @@ public final class Replica: @unchecked Sendable {
     // MARK: Writing
 
     /// Runs local writes in one transaction: all of them are kept, or (on a throw) none.
-    /// Observers hear of the changes after the commit.
+    /// Observers hear of the changes after the commit. Called inside another write on the same
+    /// thread, it joins that transaction (a throw must then abort the outer one too).
     @discardableResult
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         try withEngineTransaction(origin: .local) { try body(WriteTransaction(engine: $0)) }
@@ -79,6 +80,14 @@ public final class Replica: @unchecked Sendable {
 
     /// Runs `body` in one write transaction and tells observers what changed.
     func withEngineTransaction<T>(origin: ChangeSet.Origin, _ body: (Engine) throws -> T) throws -> T {
+        let nested: T? = try lock.withLock {
+            // A write inside a write on this thread (the central node running FieldKit's
+            // operations within its own transaction) joins the outer transaction: it commits
+            // or rolls back with it, and observers hear of it at the outer commit.
+            guard engine.db.isInTransaction else { return nil }
+            return try body(engine)
+        }
+        if let nested { return nested }
         let (result, changes): (T, [String: Set<EntityID>]) = try lock.withLock {
             let result = try engine.transaction { try body(engine) }
             engine.committed()

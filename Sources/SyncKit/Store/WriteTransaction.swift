@@ -47,7 +47,7 @@ public final class WriteTransaction {
     public func increment(_ collection: String, _ id: EntityID, _ field: String, by delta: Int64 = 1) throws {
         let (table, loaded) = try existing(collection, id)
         let fid = try engine.field(table, field, policy: "counter")
-        guard delta != 0, abs(delta) <= engine.options.limits.counterDeltaMax else {
+        guard delta != 0, delta.magnitude <= engine.options.limits.counterDeltaMax.magnitude else {   // abs(Int64.min) traps
             throw SyncError(.invalidInput, "increment of \(collection).\(field) must be non-zero and at most \(engine.options.limits.counterDeltaMax) in size; got \(delta)")
         }
         try engine.writeLocal(table, id, loaded: loaded, items: [
@@ -257,7 +257,7 @@ extension Engine {
                 guard creating else {
                     throw SyncError(.invalidInput, "\(table.schema.name).\(name) is a counter: use increment, not update")
                 }
-                guard abs(delta) <= options.limits.counterDeltaMax else {
+                guard delta.magnitude <= options.limits.counterDeltaMax.magnitude else {   // abs(Int64.min) traps
                     throw SyncError(.limitExceeded, "counter \(table.schema.name).\(name) may start at most at \(options.limits.counterDeltaMax)")
                 }
                 if delta != 0 { items.append(.init(field: fid, change: .increment(delta))) }

@@ -128,6 +128,11 @@ extension Replica {
         // An older bundle must not move cursors back, nor acknowledge less.
         let current = try syncCursors()
         for (cell, cseq) in current where response.cursors[cell].map({ $0 < cseq }) ?? false { response.cursors[cell] = cseq }
+        // Older than the newest reply taken (a file carried late), it no longer says which cells
+        // the device serves: it acknowledges, but brings back no cell the device let go of since.
+        if let newest = try withEngine({ try $0.state("server_millis") }), response.serverTimeMillis < newest {
+            (response.cells, response.cursors, response.snapshots) = (current.keys.filter { !$0.isEmpty }.sorted(), current, [:])
+        }
         let request = SyncRequest(device: id, cursors: current, push: [], pullOpsMax: response.ops.count)
         return try ingest(response, for: request)
     }

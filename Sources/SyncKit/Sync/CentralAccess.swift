@@ -54,12 +54,14 @@ package struct CentralAccess {
         return .some(table.schema.cellField)
     }
 
-    /// A record's current cell (live or deleted), or nil when the record is unknown or has none.
+    /// A record's current cell (live or deleted): nil when the record is unknown, "" when it has none.
     package func cell(of collection: String, _ entity: EntityID) throws -> String? {
         guard let table = engine.catalog.byName[collection], let cellID = table.cellFieldID else { return nil }
         let loaded = try engine.load(table, entity)
         guard loaded.location != .none else { return nil }
-        return loaded.values[cellID]?.text
+        // A record without a cell (an edit released without its creation) is logged under the
+        // pseudo-cell "": giving it a cell later is a move, whose history the new cell receives.
+        return loaded.values[cellID]?.text ?? ""
     }
 
     /// Runs local writes of the central node's own replica (an operator's resolution) in this

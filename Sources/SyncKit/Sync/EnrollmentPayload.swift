@@ -23,6 +23,11 @@ public struct EnrollmentPayload: Sendable, Equatable {
         }
         self.url = url
         self.token = token
+        // The payload percent-encodes the URL again: a long or heavily escaped URL could make a
+        // code no device reads back. Refuse it here, where the operator can shorten it.
+        guard text.utf8.count <= Self.lengthMax else {
+            throw SyncError(.invalidInput, "the node address makes the enrollment payload \(text.utf8.count) bytes, over \(Self.lengthMax): use a shorter URL")
+        }
     }
 
     public var text: String {

@@ -36,6 +36,15 @@ extension Replica {
         guard response.ops.count <= max(request.pullOpsMax, 0) else {
             throw SyncError(.invalidInput, "the central node sent \(response.ops.count) operations; this device asked for at most \(request.pullOpsMax)")
         }
+        // The clock offset is taken from this reading: one that is not a time would push every
+        // later stamp of this device to 1970 or to the end of the clock's range.
+        guard response.serverTimeMillis >= 0, response.serverTimeMillis <= Int64(HLCTimestamp.millisMax) else {
+            throw SyncError(.invalidInput, "the central node's clock reads \(response.serverTimeMillis) ms, which is not a time; the reply is damaged")
+        }
+        // Sequence numbers are SQLite integers: a cursor past Int64.max would trap where it is stored.
+        if let (cell, cseq) = response.cursors.first(where: { $0.value > UInt64(Int64.max) }) {
+            throw SyncError(.invalidInput, "the central node sent cursor \(cseq) for cell \(cell.prefix(40)), past the largest sequence number; the reply is damaged")
+        }
         return try withEngineTransaction(origin: .remote) { engine in
             guard response.acceptedThroughSeq <= engine.localSeq else {
                 throw SyncError(.invalidInput,
@@ -49,7 +58,20 @@ extension Replica {
             if response.acceptedThroughSeq > UInt64(try engine.state("acked_seq") ?? 0) {
                 try engine.setState("acked_seq", Int64(response.acceptedThroughSeq))
             }
+            // The clock offset first: the page is judged against the central node's time (a device
+            // whose clock went back since its last sync would otherwise hold the page's operations
+            // in its own quarantine, where nothing ever retries them).
+            let offset = response.serverTimeMillis &- engine.options.clock.nowMillis()
+            engine.clockOffsetMillis = offset
+            try engine.setState("clock_offset", offset)
             var report = ApplyReport()
+            // A snapshot's first page (a cell started, or a bundle's whole cell) replaces what the
+            // device holds of the cell, unsent work aside: records the snapshot lacks (they left
+            // the cell while the device did not follow its log) would otherwise stay, stale, for good.
+            let retaken = Set(response.snapshots.filter { cell, snapshot in
+                request.snapshots?[cell] == nil && cursors[cell].map { $0 <= snapshot.cseq } ?? true
+            }.keys)
+            if !retaken.isEmpty { try engine.evict(keepingCells: Set(response.cells).subtracting(retaken)) }
             for (cell, snapshot) in response.snapshots.sorted(by: { $0.key < $1.key }) {
                 // A snapshot older than what the device holds of the cell (an old bundle) is not taken.
                 if let have = cursors[cell], have > snapshot.cseq { continue }
@@ -72,9 +94,8 @@ extension Replica {
             // Cells that left the scope, and cells that failed verification, are dropped; the
             // latter come back whole from cursor 0.
             try engine.evict(keepingCells: Set(response.cells).subtracting(resync))
-            let offset = response.serverTimeMillis &- engine.options.clock.nowMillis()
-            engine.clockOffsetMillis = offset
-            try engine.setState("clock_offset", offset)
+            // The newest central time taken, so that a bundle carried late is known to be older.
+            if response.serverTimeMillis > (try engine.state("server_millis") ?? .min) { try engine.setState("server_millis", response.serverTimeMillis) }
             return report
         }
     }

@@ -1,0 +1,163 @@
+import CentralNode
+import Foundation
+import SyncKit
+
+/// The fake network between each device and the hub, and bundle files carried by hand. Every
+/// exchange goes through canonical JSON as HTTP would carry it; faults drop the request (the hub
+/// never hears), drop the reply (the hub stored the push, the device never hears), or deliver
+/// the reply twice.
+extension Simulation {
+    enum ExchangeOutcome {
+        case done(SyncResponse)
+        case lost
+        case refused(SyncRefusal)
+    }
+
+    /// A sync attempt: a few exchanges, each of which may fail; the device gives up at the first
+    /// loss and tries again at a later step.
+    func syncAction(_ device: SimDevice) throws {
+        var pushAllowed = true
+        for _ in 0..<random.int(1...config.syncRoundsMax) {
+            switch try exchange(device, push: pushAllowed, verify: random.chance(config.verifyProbability), faults: true) {
+            case .lost:
+                return
+            case .refused(let refusal):
+                // Like SyncSession: a refused push does not block pulling.
+                guard refusal.refusesPush, pushAllowed else { return }
+                pushAllowed = false
+            case .done(let response):
+                if !response.more, response.resync.isEmpty, try device.replica.unsyncedCount() == 0 { return }
+            }
+        }
+    }
+
+    /// One exchange with small random page sizes and, when `faults`, the network's faults.
+    func exchange(_ device: SimDevice, push: Bool, verify: Bool, faults: Bool) throws -> ExchangeOutcome {
+        report.exchanges += 1
+        let pushMax = push ? random.int(1...config.pageSizeMax) : 0
+        let request = try device.replica.nextSyncRequest(pushOpsMax: pushMax, pullOpsMax: random.int(1...config.pageSizeMax), verify: verify)
+        if faults, step < device.partitionedUntilStep || random.chance(config.dropRequestProbability) {
+            report.droppedRequests += 1
+            return .lost
+        }
+        let wire = try SyncProtocol.decode(SyncRequest.self, from: SyncProtocol.encode(request))
+        let handled: SyncResponse?
+        do {
+            handled = try onHub { try hub.handle(wire, token: device.token) }
+        } catch let refusal as SyncRefusal {
+            try expect(refusal, for: device)
+            return .refused(refusal)
+        }
+        guard let response = handled else { return .lost }
+        replyOrder += 1
+        let order = replyOrder
+        let body = try SyncProtocol.encode(response)
+        if faults, random.chance(config.dropReplyProbability) {
+            report.droppedReplies += 1
+            if cutting.chance(0.5) {
+                // Cut mid-body: the device must refuse what arrived, with an error, and take nothing.
+                let cut = body.prefix(cutting.int(0...(body.count - 1)))
+                do {
+                    _ = try SyncProtocol.decode(SyncResponse.self, from: cut)
+                    throw failure("cutRepliesAreRefused", "a reply cut after \(cut.count) of \(body.count) bytes was read as a whole one")
+                } catch is SyncError {
+                    report.cutReplies += 1
+                }
+            }
+            return .lost
+        }
+        let reply = try SyncProtocol.decode(SyncResponse.self, from: body)
+        trace("\(device.name) exchange: pushed \(request.push.map(\.id.seq)), acked \(reply.acceptedThroughSeq), held \(reply.held.map(\.op.seq)), ops \(reply.ops.map { "\($0.entity.rawValue.prefix(6)):\($0.id.replica.hex.suffix(4)).\($0.id.seq)" }), snapshots \(reply.snapshots.sorted { $0.key < $1.key }.map { "\($0.key): cseq \($0.value.cseq) \($0.value.records.map { $0.key.prefix(16) }) next \($0.value.next ?? "-")" }), cells \(reply.cells), resync \(reply.resync)")
+        guard try ingest(reply, for: request, order: order, on: device) else { return .lost }
+        if faults, random.chance(config.duplicateReplyProbability) {
+            report.duplicatedReplies += 1
+            guard try ingest(reply, for: request, order: order, on: device) else { return .lost }
+        }
+        return .done(reply)
+    }
+
+    /// The device takes a reply (a crash may stop it half way: then it took none of it).
+    func ingest(_ reply: SyncResponse, for request: SyncRequest, order: Int, on device: SimDevice) throws -> Bool {
+        guard try onDevice(device, { try device.replica.ingest(reply, for: request) }) != nil else { return false }
+        took(reply, order: order, on: device)
+        try watch(device)
+        try checkCells(of: device)
+        if !reply.more && reply.resync.isEmpty && !(reply.ops.isEmpty && reply.snapshots.isEmpty) { try checkRecordsWhole(on: device) }
+        return true
+    }
+
+    /// With FIELDSYNC_SIM_WATCH=<record id prefix>, traces whether the device holds that record.
+    func watch(_ device: SimDevice) throws {
+        guard Self.tracing, let prefix = ProcessInfo.processInfo.environment["FIELDSYNC_SIM_WATCH"] else { return }
+        let held = try device.replica.heldRecordCells().filter { $0.key.split(separator: "/").last?.hasPrefix(prefix) ?? false }
+        trace("watch \(device.name): \(held.isEmpty ? "does not hold \(prefix)" : "holds \(held.sorted { $0.key < $1.key })")")
+    }
+
+    /// What the device learnt from a reply it took: what the hub acknowledged, and its cells
+    /// (from the newest reply only: an old bundle does not say what the device serves now).
+    func took(_ reply: SyncResponse, order: Int, on device: SimDevice) {
+        device.ackedSeq = max(device.ackedSeq, reply.acceptedThroughSeq)
+        if order >= device.cellsOrder {
+            device.cells = reply.cells
+            device.cellsOrder = order
+        }
+    }
+
+    /// A refusal is expected only for a revoked device (401) or a push out of the device's
+    /// scope (422); anything else is a bug.
+    func expect(_ refusal: SyncRefusal, for device: SimDevice) throws {
+        report.refusedExchanges += 1
+        device.lastRefusal = refusal.description
+        trace("\(device.name) refused: \(refusal)")
+        switch refusal.code {
+        case "revoked" where device.revoked: return
+        case "outOfScope": return
+        default:
+            throw failure("onlyExpectedRefusals", "\(device.name) (revoked: \(device.revoked)) was refused: \(refusal)")
+        }
+    }
+
+    // MARK: Bundles
+
+    /// The device writes a bundle file; someone will carry it to the office, some day.
+    func exportBundle(from device: SimDevice) throws {
+        bundlesToHub.append((device.index, try device.replica.exportBundle()))
+        report.bundlesExported += 1
+        trace("\(device.name) exported a bundle")
+    }
+
+    /// A carried bundle (any of them: they arrive out of order) is imported at the hub; the reply
+    /// bundle may be carried back.
+    func carryBundleToHub() throws {
+        guard !bundlesToHub.isEmpty else { return }
+        let (index, data) = bundlesToHub.remove(at: random.int(0...(bundlesToHub.count - 1)))
+        let device = devices[index]
+        let imported: (response: SyncResponse, reply: Data)?
+        do {
+            imported = try onHub { try hub.importBundle(data, device: device.name, actor: "operator-sim") }
+        } catch let refusal as SyncRefusal {
+            try expect(refusal, for: device)
+            return
+        }
+        guard let imported else { return }
+        report.bundlesImported += 1
+        trace("\(device.name)'s bundle imported at the hub: held \(imported.response.held.map(\.op.seq)), cells \(imported.response.cells)")
+        replyOrder += 1
+        if random.chance(config.bundleReturnProbability) { bundlesToDevice.append((index, imported.reply, replyOrder)) }
+    }
+
+    /// A reply bundle (any of them, late and out of order) is imported on its device.
+    func carryBundleToDevice() throws {
+        guard !bundlesToDevice.isEmpty else { return }
+        let (index, data, order) = bundlesToDevice.remove(at: random.int(0...(bundlesToDevice.count - 1)))
+        let device = devices[index]
+        guard case (_, .centralPull(_, let response)) = try SyncKit.Bundle.decode(data) else {
+            throw failure("bundlesRoundTrip", "the hub's reply bundle for \(device.name) is not a central-pull bundle")
+        }
+        guard try onDevice(device, { try device.replica.importBundle(data) }) != nil else { return }
+        report.bundlesReturned += 1
+        trace("\(device.name) took a reply bundle (order \(order), cells \(response.cells))")
+        took(response, order: order, on: device)
+        try checkCells(of: device)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+@testable import SyncKit
+
+/// The hand-written wire JSON (`WireJSON`) against the `Codable` forms it replaces on the hot
+/// path: on seeded random messages, each side reads what the other writes to the same value,
+/// and our bytes re-encode to themselves. On failure the seed is printed.
+struct WireJSONTests {
+    struct Generator {
+        var rng: SplitMix64
+
+        mutating func below(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+
+        mutating func text() -> String {
+            let pool: [Unicode.Scalar] = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "é", "张", "伟", "\u{FEFF}",
+                                          "\u{2028}", "😀", "𝄞", "{", "}", "[", ",", ":"]
+            var s = String.UnicodeScalarView()
+            for _ in 0..<below(12) { s.append(pool[below(pool.count)]) }
+            return String(s)
+        }
+
+        mutating func value() -> Value {
+            switch below(7) {
+            case 0: return .null
+            case 1: return .int([0, 1, -1, Int64.max, Int64.min, Int64(bitPattern: rng.next())][below(6)])
+            case 2:
+                let reals: [Double] = [0, -0.0, 1.5, -2.25e-8, 1e308, 5e-324, 0.1, Double(Int64(bitPattern: rng.next()) % 1_000_000) / 7]
+                return .real(reals[below(reals.count)])
+            case 3: return .bool(below(2) == 0)
+            case 4: return .blob((0..<below(9)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+            default: return .text(text())
+            }
+        }
+
+        mutating func opID() -> OpID { OpID(replica: ReplicaID(high: rng.next(), low: rng.next()), seq: 1 + rng.next() % (UInt64(Int64.max) - 1)) }
+        mutating func hlc() -> HLCTimestamp { HLCTimestamp(millis: rng.next() % HLCTimestamp.millisMax, counter: rng.next() % 1000) }
+        mutating func ids() -> [OpID] { (0..<below(3)).map { _ in opID() } }
+
+        mutating func op() -> Op {
+            let assignments = (0..<1 + below(4)).map { _ -> Assignment in
+                let change: Change = switch below(4) {
+                case 0: .set(value(), prev: ids())
+                case 1: .increment(Int64(bitPattern: rng.next()))
+                case 2: .add(value())
+                default: .remove(value(), tags: ids())
+                }
+                return Assignment(field: text(), change: change)
+            }
+            return Op(id: opID(), hlc: hlc(), collection: text(), entity: EntityID.random(using: &rng), assignments: assignments)
+        }
+
+        mutating func record() -> SnapshotRecord {
+            func heads(_ g: inout Generator) -> [SnapshotRecord.Head] { (0..<g.below(3)).map { _ in .init(op: g.opID(), hlc: g.hlc(), value: g.value()) } }
+            var registers: [String: SnapshotRecord.Register] = [:]
+            for _ in 0..<below(4) { registers[text()] = .init(heads: heads(&self), pending: below(2) == 0 ? nil : [opID()]) }
+            var sets: [String: SnapshotRecord.SetField] = [:]
+            for _ in 0..<below(3) {
+                sets[text()] = .init(elements: (0..<below(3)).map { _ in .init(value: value(), tags: [opID()]) },
+                                     pending: below(2) == 0 ? nil : [.init(value: value(), tag: opID())])
+            }
+            // Pending lists that the compact form leaves out when empty are absent, not empty.
+            for (name, register) in registers where register.heads.isEmpty && register.pending == nil { registers[name] = nil }
+            for (name, set) in sets where set.elements.isEmpty && set.pending == nil { sets[name] = nil }
+            return SnapshotRecord(collection: text(), entity: EntityID.random(using: &rng),
+                                  covers: [ReplicaID(high: rng.next(), low: 1).hex: rng.next() % 1000],
+                                  exists: .init(heads: [.init(op: opID(), hlc: hlc(), value: .bool(true))], pending: below(2) == 0 ? nil : [opID()]),
+                                  registers: registers, counters: below(2) == 0 ? [:] : [text(): Int64(bitPattern: rng.next())], sets: sets)
+        }
+
+        mutating func response() -> SyncResponse {
+            var snapshots: [String: CellSnapshot] = [:]
+            for _ in 0..<below(3) { snapshots[text()] = CellSnapshot(cseq: rng.next() % 10_000, records: (0..<below(3)).map { _ in record() }, next: below(2) == 0 ? nil : text()) }
+            return SyncResponse(serverTimeMillis: Int64(bitPattern: rng.next()), acceptedThroughSeq: rng.next(),
+                                held: (0..<below(2)).map { _ in .init(op: opID(), reason: text()) }, ops: (0..<below(4)).map { _ in op() },
+                                cursors: Dictionary([(text(), rng.next()), ("", 0)], uniquingKeysWith: { a, _ in a }), more: below(2) == 0, cells: [text(), text()], resync: [text()], snapshots: snapshots)
+        }
+
+        mutating func request() -> SyncRequest {
+            SyncRequest(device: ReplicaID(high: rng.next(), low: rng.next()), cursors: [text(): rng.next()], push: (0..<below(4)).map { _ in op() },
+                        pullOpsMax: below(2_000), digests: below(2) == 0 ? nil : [text(): text()], snapshots: below(2) == 0 ? nil : [text(): text()])
+        }
+    }
+
+    static func codableEncode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    static func check<T: Codable & Equatable>(_ message: T, seed: UInt64) throws {
+        let ours = try SyncProtocol.encode(message)
+        #expect(try JSONDecoder().decode(T.self, from: ours) == message, "Foundation reads our \(T.self) differently (FIELDSYNC_SEED=\(seed))")
+        #expect(try SyncProtocol.decode(T.self, from: ours) == message, "we do not read back our \(T.self) (FIELDSYNC_SEED=\(seed))")
+        #expect(try SyncProtocol.encode(try SyncProtocol.decode(T.self, from: ours)) == ours, "\(T.self) does not re-encode to the same bytes (FIELDSYNC_SEED=\(seed))")
+        let theirs = try codableEncode(message)
+        #expect(try SyncProtocol.decode(T.self, from: theirs) == message, "we read Foundation's \(T.self) differently (FIELDSYNC_SEED=\(seed))")
+    }
+
+    @Test func ourJSONAndFoundationsReadEachOtherAlike() throws {
+        for seed in PropertySeeds.seeds(base: 0x4A50_0000, default: 300) {
+            var g = Generator(rng: SplitMix64(seed: seed))
+            try Self.check(g.op(), seed: seed)
+            try Self.check(g.request(), seed: seed)
+            try Self.check(g.response(), seed: seed)
+            try Self.check(g.record(), seed: seed)
+            try Self.check(SyncErrorReply(code: g.text(), message: g.text()), seed: seed)
+        }
+    }
+
+    @Test func malformedJSONIsRefusedWithWhereItWentWrong() throws {
+        let cases: [(String, String)] = [
+            (#"{"protocol":1,"#, "expected a quoted key at byte 14"),
+            (#"{"protocol":01}"#, "leading zero"),
+            (#"[1,]"#, "unexpected character"),
+            (#"{"a":"\ud800"}"#, "lone UTF-16 surrogate"),
+            ("{\"a\":\"tab\u{9}inside\"}", "control character"),
+            (#"{"a":1} x"#, "after the JSON value"),
+            (String(repeating: "[", count: 100) + String(repeating: "]", count: 100), "nested deeper than 64"),
+            (#"{"cursors":{},"device":"00000000000000010000000000000001","protocol":2,"pullOpsMax":1,"push":[]}"#, "protocol version 2; this build speaks version 1"),
+            (#"{"cursors":{"C1":-3},"device":"00000000000000010000000000000001","protocol":1,"pullOpsMax":1,"push":[]}"#, "unsigned 64-bit integer, got -3 at cursors.C1"),
+            (#"{"cursors":{},"device":"00000000000000010000000000000001","protocol":1,"push":[]}"#, "missing key \"pullOpsMax\""),
+            (#"{"cursors":{},"device":"xyz","protocol":1,"pullOpsMax":1,"push":[]}"#, "replica id \"xyz\" is not 32 hex digits at device"),
+        ]
+        for (text, says) in cases {
+            let error = #expect(throws: SyncError.self, "\(text.prefix(40))") { try SyncProtocol.decode(SyncRequest.self, from: Data(text.utf8)) }
+            #expect(error?.message.contains(says) == true, "\(text.prefix(40)): \(error?.message ?? "no error")")
+        }
+        var bytes = Array(#"{"a":"x"}"#.utf8)
+        bytes[6] = 0xFF
+        let invalid = #expect(throws: SyncError.self) { try SyncProtocol.decode(SyncRequest.self, from: Data(bytes)) }
+        #expect(invalid?.message.contains("not valid UTF-8") == true)
+    }
+}
