@@ -42,11 +42,14 @@ demo: deps
 bench: release
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench $(BENCH)
 
-# Long property runs: many more seeded cases than `make test` (about an hour on 2 cores).
+# Long runs: many more property cases, fuzz inputs and crash rounds than `make test`, then
+# thousands of simulation seeds (a few hours on 2 cores).
 # (Release tests need -enable-testing for @testable imports.)
 soak: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
-	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-20000} $(SWIFT) test -c release --skip-build -Xswiftc -enable-testing --parallel
+	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-20000} FIELDSYNC_FUZZ_ITERATIONS=$${FIELDSYNC_FUZZ_ITERATIONS:-20000} \
+	FIELDSYNC_CRASH_ROUNDS=$${FIELDSYNC_CRASH_ROUNDS:-60} FIELDSYNC_CRASH_OPS=$${FIELDSYNC_CRASH_OPS:-5000} \
+	  $(SWIFT) test -c release --skip-build -Xswiftc -enable-testing --parallel
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-sim --seed 100000 --seeds $${SIM_SOAK_SEEDS:-4000}
 
 # The deterministic simulation (Design.md, "Simulation"), release build: SIM_SEEDS seeds from

@@ -33,6 +33,10 @@ final class SimDevice {
     var ackedSeq: UInt64 = 0
     /// Visits (counter increments) the device wrote: sequence number → household.
     var visits: [UInt64: EntityID] = [:]
+    /// Records (collection/id) the device had unsent work on when it took their cell whole from
+    /// a snapshot: it keeps them as it has them, so one that had left the cell meanwhile stays,
+    /// stale, until verification pulls the cell again (a known limit, Design.md "Simulation").
+    var keptAside: Set<String> = []
     /// The last refusal the hub gave it (for failure reports).
     var lastRefusal: String?
 

@@ -78,6 +78,7 @@ extension Simulation {
 
     /// The device takes a reply (a crash may stop it half way: then it took none of it).
     func ingest(_ reply: SyncResponse, for request: SyncRequest, order: Int, on device: SimDevice) throws -> Bool {
+        if reply.snapshots.keys.contains(where: { request.snapshots?[$0] == nil }) { device.keptAside.formUnion(try device.recordsWithUnsentWork()) }
         guard try onDevice(device, { try device.replica.ingest(reply, for: request) }) != nil else { return false }
         took(reply, order: order, on: device)
         try watch(device)
@@ -154,6 +155,7 @@ extension Simulation {
         guard case (_, .centralPull(_, let response)) = try SyncKit.Bundle.decode(data) else {
             throw failure("bundlesRoundTrip", "the hub's reply bundle for \(device.name) is not a central-pull bundle")
         }
+        if !response.snapshots.isEmpty { device.keptAside.formUnion(try device.recordsWithUnsentWork()) }
         guard try onDevice(device, { try device.replica.importBundle(data) }) != nil else { return }
         report.bundlesReturned += 1
         trace("\(device.name) took a reply bundle (order \(order), cells \(response.cells))")

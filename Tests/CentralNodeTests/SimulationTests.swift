@@ -76,6 +76,7 @@ struct SimulationTests {
         20029,  // a record without a cell (an edit released before its creation) lost that edit on devices
         20385,  // a reply bundle's snapshot of a cell left behind a record that had moved out of it
         30113,  // (the first fix of 20385 took a bootstrap's last page, delivered twice, for a whole cell)
+        40798,  // a device starting its cell kept its own record that had moved out of the cell meanwhile
     ] as [UInt64])
     func aSeedThatFoundABugRunsClean(seed: UInt64) async throws {
         let failures = try await Self.run([seed], steps: nil)
@@ -252,6 +253,25 @@ struct SimulationRegressionTests {
         let (request, response) = try #require(last)
         try world.replica("li").ingest(response, for: request)
         #expect(try world.replica("li").records("households").count == 3)
+        #expect(try world.replica("li").digest(cell: "C1") == world.hub.replica.digest(cell: "C1"))
+    }
+
+    /// Seed 40798. A collector worked offline before her first sync and sent her work by bundle;
+    /// a colleague then moved one of her households to another cell. At her first sync her cell
+    /// came as a snapshot, without the household, and its log started after the move: she kept
+    /// her own stale copy in her cell for good.
+    @Test func aCellStartedBySnapshotDropsTheDevicesCopyOfARecordThatLeftIt() throws {
+        var world = try World()
+        try world.enroll("office", cells: ["C1", "C2"], index: 1)
+        try world.enroll("li", cells: ["C1"], index: 2)
+        let id = try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "moving"]) }
+        _ = try world.hub.importBundle(try world.replica("li").exportBundle(), device: "li", actor: "operator-1")
+        try world.sync("office")
+        try world.replica("office").write { try $0.update("households", id, ["cell": "C2"]) }
+        try world.sync("office")
+        let progress = try world.sync("li")
+        #expect(progress.resynced.isEmpty, "nothing for verification to repair")
+        #expect(try world.replica("li").record("households", id) == nil)
         #expect(try world.replica("li").digest(cell: "C1") == world.hub.replica.digest(cell: "C1"))
     }
 
