@@ -91,7 +91,14 @@ extension Simulation {
     func watch(_ device: SimDevice) throws {
         guard Self.tracing, let prefix = ProcessInfo.processInfo.environment["FIELDSYNC_SIM_WATCH"] else { return }
         let held = try device.replica.heldRecordCells().filter { $0.key.split(separator: "/").last?.hasPrefix(prefix) ?? false }
-        trace("watch \(device.name): \(held.isEmpty ? "does not hold \(prefix)" : "holds \(held.sorted { $0.key < $1.key })")")
+        let logged = try device.replica.withConnection { db in
+            let select = try db.prepare("SELECT o.replica, o.seq FROM _fs_op o WHERE o.entity LIKE ? ORDER BY 1, 2")
+            try select.bind([.text(prefix + "%")])
+            var ops: [String] = []
+            while try select.step() { ops.append("\(select.int64(at: 0)).\(select.int64(at: 1))") }
+            return ops
+        }
+        trace("watch \(device.name): \(held.isEmpty ? "does not hold \(prefix)" : "holds \(held.sorted { $0.key < $1.key })") log \(logged)")
     }
 
     /// What the device learnt from a reply it took: what the hub acknowledged, and its cells
@@ -160,6 +167,7 @@ extension Simulation {
         report.bundlesReturned += 1
         trace("\(device.name) took a reply bundle (order \(order), cells \(response.cells))")
         took(response, order: order, on: device)
+        try watch(device)
         try checkCells(of: device)
     }
 }

@@ -163,18 +163,19 @@ import Testing
         var router = testRouter()
         router.add("GET", "/slow") { _ in
             slowStarted.store(true, ordering: .releasing)
-            // Still working when stop() begins, whatever the machine's load; bounded at 60 s.
-            for _ in 0..<6_000 where !mayFinish.load(ordering: .acquiring) { usleep(10_000) }
+            // Still working when stop() begins, whatever the machine's load (the suite's CPU-bound
+            // tests can starve this one for a minute on 2 cores); bounded at 300 s.
+            for _ in 0..<30_000 where !mayFinish.load(ordering: .acquiring) { usleep(10_000) }
             usleep(200_000)
             return .text("finished")
         }
         let server = try startTestServer(router: router)
         let port = server.boundPort
         let slow = PendingFetch(port: port, "/slow")
-        #expect(await eventually { slowStarted.load(ordering: .acquiring) })
+        #expect(await eventually(timeout: .seconds(300)) { slowStarted.load(ordering: .acquiring) })
 
-        async let stopped: Void = server.stop(drainTimeout: .seconds(60))
-        #expect(await eventually { server.isDraining })
+        async let stopped: Void = server.stop(drainTimeout: .seconds(300))
+        #expect(await eventually(timeout: .seconds(300)) { server.isDraining })
         // While the slow request drains, a new connection is refused at once.
         await #expect(throws: URLError.self) { _ = try await fetch(port: port, "/hello") }
         #expect(server.requestsInFlight == 1)
@@ -198,13 +199,13 @@ import Testing
         let release = Atomic<Bool>(false)
         var router = testRouter()
         router.add("GET", "/hang") { _ in
-            // Hung until the test releases it (bounded at 60 s), however long the test is descheduled.
-            for _ in 0..<6_000 where !release.load(ordering: .acquiring) { usleep(10_000) }
+            // Hung until the test releases it (bounded at 300 s), however long the test is descheduled.
+            for _ in 0..<30_000 where !release.load(ordering: .acquiring) { usleep(10_000) }
             return .text("late")
         }
         let server = try startTestServer(router: router)
         let hung = PendingFetch(port: server.boundPort, "/hang")
-        #expect(await eventually { server.requestsInFlight == 1 })
+        #expect(await eventually(timeout: .seconds(300)) { server.requestsInFlight == 1 })
         let clock = ContinuousClock()
         let started = clock.now
         let stopping = Task { await server.stop(drainTimeout: .milliseconds(300)) }

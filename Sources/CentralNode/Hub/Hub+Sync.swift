@@ -144,15 +144,16 @@ extension Hub {
         var full = Set<String>()
         for cell in logCells where budget > 0 {
             let cursor = request.cursors[cell] ?? 0
-            // Own operations come back only into a cell the device starts afresh (cursor 0), or as
-            // the history of a record that moved into the cell (the device may have let it go).
+            // The device's own operations come back, except those this very request pushed: it
+            // may have let go of a record it wrote (it believed the record out of its cells) that
+            // has since come into one of them, by a move or a cell it starts.
+            let pushed = (request.push.map(\.id.seq).min() ?? 1, request.push.map(\.id.seq).max() ?? 0)
             let select = try access.db.cached("""
-                SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR ? = 0
-                    OR EXISTS (SELECT 1 FROM central_log f WHERE f.replica = central_log.replica AND f.seq = central_log.seq AND f.cseq < central_log.cseq))
-                ORDER BY cseq LIMIT ?
+                SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR seq NOT BETWEEN ? AND ?) ORDER BY cseq LIMIT ?
                 """)
             defer { select.reset() }
-            try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes), .int(Int64(cursor)), .int(Int64(budget))])
+            try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes),
+                             .int(Int64(bitPattern: pushed.0)), .int(Int64(bitPattern: pushed.1)), .int(Int64(budget))])
             var count = 0
             while try select.step() {
                 rows.append((UInt64(select.int64(at: 0)), cell, select.bytes(at: 1)))

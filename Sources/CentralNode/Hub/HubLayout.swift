@@ -10,8 +10,6 @@ enum HubLayout {
         CREATE TABLE IF NOT EXISTS central_log(
             cseq INTEGER PRIMARY KEY AUTOINCREMENT, cell TEXT NOT NULL, replica BLOB NOT NULL, seq INTEGER NOT NULL, op BLOB NOT NULL);
         CREATE INDEX IF NOT EXISTS central_log_cell ON central_log(cell, cseq);
-        -- An operation's loggings: a device's own operations copied under a cell its record moved into.
-        CREATE INDEX IF NOT EXISTS central_log_op ON central_log(replica, seq);
         -- A record's history, for the operations a snapshot covers and for moving records.
         CREATE INDEX IF NOT EXISTS central_op_record ON _fs_op(collection, entity);
         CREATE TABLE IF NOT EXISTS central_audit(
