@@ -77,6 +77,7 @@ struct SimulationTests {
         20385,  // a reply bundle's snapshot of a cell left behind a record that had moved out of it
         30113,  // (the first fix of 20385 took a bootstrap's last page, delivered twice, for a whole cell)
         40798,  // a device starting its cell kept its own record that had moved out of the cell meanwhile
+        62127,  // a device let go of a record with the reply that acknowledged its edit; the edit never came back
     ] as [UInt64])
     func aSeedThatFoundABugRunsClean(seed: UInt64) async throws {
         let failures = try await Self.run([seed], steps: nil)
@@ -273,6 +274,36 @@ struct SimulationRegressionTests {
         #expect(progress.resynced.isEmpty, "nothing for verification to repair")
         #expect(try world.replica("li").record("households", id) == nil)
         #expect(try world.replica("li").digest(cell: "C1") == world.hub.replica.digest(cell: "C1"))
+    }
+
+    /// Seed 62127. Li, offline, edited a household that a colleague had meanwhile moved from C1
+    /// to C2, while the office took C1 from her. The reply that acknowledged her edit also let
+    /// the household go (for all she knew it was in C1). Her next pages brought it back from
+    /// C2's log, but without her edit: a device never got its own operations back.
+    @Test func aDevicesOwnEditComesBackWithARecordItLetGoThatMovedIntoItsCell() throws {
+        var world = try World()
+        try world.enroll("office", cells: ["C1", "C2"], index: 1)
+        try world.enroll("li", cells: ["C1", "C2"], index: 2)
+        let (moving, other) = try world.replica("office").write { tx in
+            (try tx.insert("households", ["cell": "C1", "head_name": "moving"]), try tx.insert("households", ["cell": "C2", "head_name": "other"]))
+        }
+        try world.sync("office")
+        try world.sync("li")
+        try world.replica("office").write { tx in
+            try tx.update("households", other, ["phone": "1"])
+            try tx.update("households", moving, ["cell": "C2"])
+        }
+        try world.sync("office")
+        try world.replica("li").write { try $0.update("households", moving, ["phone": "13800000000"]) }
+        try world.hub.setCells(device: "li", cells: ["C2"], actor: "operator-1")
+        for _ in 0..<20 {
+            let request = try world.replica("li").nextSyncRequest(pullOpsMax: 1)
+            let response = try world.exchange("li", request)
+            try world.replica("li").ingest(response, for: request)
+            if !response.more && request.push.isEmpty { break }
+        }
+        #expect(try world.replica("li").record("households", moving)?["phone"] == "13800000000")
+        #expect(try world.replica("li").digest(cell: "C2") == world.hub.replica.digest(cell: "C2"))
     }
 
     /// Seed 1290. Li created a household in C1 and then lost C1 (the record left her device with
