@@ -258,7 +258,10 @@ enum CentralCommands {
         Output.log("started", ["address": address])
         let signal = await signals.wait()
         Output.log("stopping", ["signal": Int(signal)])
-        await server.stop()
+        let abandoned = await server.stop()
+        if abandoned > 0 {
+            Output.log("drainTimedOut", ["requestsUnanswered": abandoned])
+        }
         Output.log("stopped")
     }
 }

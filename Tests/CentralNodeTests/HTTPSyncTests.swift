@@ -14,8 +14,8 @@ struct HTTPSyncTests {
         let service = HubService(hub: world.hub)
         let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: service.router.respond)
         let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
-        let li = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 10, backoffBaseSeconds: 0.01)
-        let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 10)
+        let li = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 120, backoffBaseSeconds: 0.01)
+        let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 120)
         let id = try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "张伟"]) }
         try world.replica("li").write { tx in for _ in 0..<20 { try tx.increment("households", id, "visit_count") } }
         let up = try SyncSession(replica: world.replica("li"), pushOpsMax: 7).run(exchange: li.exchange)
@@ -27,7 +27,7 @@ struct HTTPSyncTests {
         #expect(try world.replica("zhao").record("households", id)?["visit_count"] == 20)
 
         // A wrong token is refused with the hub's message; an unreachable hub says nothing is lost.
-        let stranger = HTTPSyncTransport(baseURL: base, token: "nope", timeoutSeconds: 10)
+        let stranger = HTTPSyncTransport(baseURL: base, token: "nope", timeoutSeconds: 120)
         let refused = #expect(throws: SyncRefusal.self) { try SyncSession(replica: world.replica("li")).run(exchange: stranger.exchange) }
         #expect(refused?.status == 401 && refused?.code == "unknownToken")
         #expect(refused?.message.contains("enroll") == true)
@@ -61,13 +61,13 @@ struct HTTPRetryTests {
         }
         let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
         try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "retried"]) }
-        let transport = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 10, backoffBaseSeconds: 0.01)
+        let transport = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 120, backoffBaseSeconds: 0.01)
         let progress = try SyncSession(replica: world.replica("li")).run(exchange: transport.exchange)
         #expect(progress.opsUp == 1 && progress.unsynced == 0)
         #expect(attempts.withLock { $0 } >= 3)
         // A 4xx is not retried.
         let before = attempts.withLock { $0 }
-        let wrong = HTTPSyncTransport(baseURL: base, token: "wrong", timeoutSeconds: 10, backoffBaseSeconds: 0.01)
+        let wrong = HTTPSyncTransport(baseURL: base, token: "wrong", timeoutSeconds: 120, backoffBaseSeconds: 0.01)
         #expect(throws: SyncRefusal.self) { try SyncSession(replica: world.replica("li")).run(exchange: wrong.exchange) }
         #expect(attempts.withLock { $0 } == before + 1)
         await server.stop()

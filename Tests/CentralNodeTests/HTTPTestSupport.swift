@@ -81,7 +81,7 @@ func fetch(
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     request.httpMethod = method
     request.httpBody = body
-    request.timeoutInterval = 20
+    request.timeoutInterval = 120
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let session = session ?? makeSession()
     let (data, response) = try await session.data(for: request)
@@ -93,8 +93,8 @@ func fetch(
 
 func makeSession() -> URLSession {
     let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = 20
-    configuration.timeoutIntervalForResource = 30
+    configuration.timeoutIntervalForRequest = 120
+    configuration.timeoutIntervalForResource = 180
     return URLSession(configuration: configuration)
 }
 
@@ -114,10 +114,16 @@ struct ErrorBody: Decodable {
 /// Sends raw bytes over a fresh loopback TCP connection and returns everything the server
 /// sends back before it closes the connection (or 5 s pass).
 func rawExchange(port: Int, _ bytes: [UInt8]) throws -> String {
+    try rawExchangeEnding(port: port, bytes, receiveTimeoutSeconds: 5).reply
+}
+
+/// Sends raw bytes and reads until the server closes the connection (or resets it), the reply
+/// passes 1 MiB, or no byte arrives for `receiveTimeoutSeconds`; `closedByServer` says which.
+func rawExchangeEnding(port: Int, _ bytes: [UInt8], receiveTimeoutSeconds: Int) throws -> (reply: String, closedByServer: Bool) {
     let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     try #require(socketFD >= 0)
     defer { close(socketFD) }
-    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
     setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -132,18 +138,24 @@ func rawExchange(port: Int, _ bytes: [UInt8]) throws -> String {
     _ = bytes.withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var received: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
+    var closedByServer = false
     while received.count < 1 << 20 {
         let count = recv(socketFD, &buffer, buffer.count, 0)
-        if count <= 0 { break }
-        received += buffer[0..<count]
+        if count > 0 {
+            received += buffer[0..<count]
+            continue
+        }
+        if count < 0, errno == EINTR { continue }
+        closedByServer = count == 0 || errno == ECONNRESET
+        break
     }
-    return String(decoding: received, as: UTF8.self)
+    return (String(decoding: received, as: UTF8.self), closedByServer)
 }
 
 /// Polls a condition every 10 ms until it holds or the timeout passes.
 /// Polls `condition` until it holds. The bound is generous on purpose: in a full parallel test
 /// run on two cores a task can wait seconds for a thread; a passing check returns at once.
-func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(300), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if condition() { return true }

@@ -73,7 +73,7 @@ struct ServerProcessTests {
             var options = ReplicaOptions()
             options.randomSeed = UInt64(index + 1)
             stores[name] = try FieldStore.open(path: dir.appendingPathComponent("\(name).db").path, options: options)
-            transports[name] = HTTPSyncTransport(baseURL: payload.url, token: payload.token, timeoutSeconds: 30)
+            transports[name] = HTTPSyncTransport(baseURL: payload.url, token: payload.token, timeoutSeconds: 120)
         }
         func sync(_ name: String) throws -> SyncSession.Progress {
             try SyncSession(replica: stores[name]!.replica, pushOpsMax: 3, pullOpsMax: 4).run(exchange: transports[name]!.exchange)

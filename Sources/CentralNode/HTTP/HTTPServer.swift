@@ -97,14 +97,22 @@ public final class HTTPServer: Sendable {
     /// finish and their responses to be sent, then closes every connection and returns.
     /// Responses sent while draining close their connections. Safe to call more than once;
     /// a cancelled task skips the wait.
-    public func stop(drainTimeout: Duration = .seconds(10)) async {
+    ///
+    /// - Returns: how many requests were still in flight when the drain timeout passed (zero when
+    ///   every request finished in time). Their handlers still run to completion before the daemon
+    ///   stops, but their responses are not sent.
+    @discardableResult
+    public func stop(drainTimeout: Duration = .seconds(10)) async -> Int {
         beginDraining()
         let deadline = ContinuousClock.now.advanced(by: drainTimeout)
         while context.requestsInFlight.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline,
               !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
+        let abandoned = context.requestsInFlight.load(ordering: .acquiring)
+        context.requestsAbandonedAtStop.store(abandoned, ordering: .releasing)
         stopDaemon()
+        return abandoned
     }
 
     deinit {
@@ -118,6 +126,12 @@ public final class HTTPServer: Sendable {
     var requestStatesAlive: Int { context.requestStatesAlive.load(ordering: .relaxed) }
 
     var isDraining: Bool { context.isDraining.load(ordering: .relaxed) }
+
+    /// Set by `stop` when its drain wait ends, before it stops the daemon (tests).
+    var requestsAbandonedAtStop: Int? {
+        let count = context.requestsAbandonedAtStop.load(ordering: .acquiring)
+        return count < 0 ? nil : count
+    }
 
     private func beginDraining() {
         running.withLock { running in

@@ -17,6 +17,8 @@ final class ServerContext: Sendable {
     let requestStatesAlive = Atomic<Int>(0)
     /// Set by `stop`: every response from now on closes its connection.
     let isDraining = Atomic<Bool>(false)
+    /// Requests still in flight when `stop`'s drain wait ended; -1 until then.
+    let requestsAbandonedAtStop = Atomic<Int>(-1)
     /// Messages logged while the daemon starts, to explain a failure; nil once it runs.
     private let startupMessages = Mutex<[String]?>([])
 
