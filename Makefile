@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev openssl curl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo bench sim soak clean
+.PHONY: all deps build release test demo bench sim soak fuzz clean
 
 all: build
 
@@ -64,6 +64,26 @@ SIM_SEEDS ?= 1000
 sim: deps
 	$(SWIFT) build -c release --product fieldsync-sim
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-sim --seed $(SIM_SEED) --seeds $(SIM_SEEDS)
+
+# Coverage-guided fuzzing with libFuzzer and AddressSanitizer (the toolchain's -sanitize=fuzzer)
+# of the parsers in Sources/FuzzChecks, seeded from Fixtures/fuzz/TARGET: every target in turn,
+# or FUZZ_TARGET=doorplate.qr; FUZZ_SECONDS each. The corpus grows in .build/fuzz/corpus; a
+# finding is saved in .build/fuzz/findings and replays with `fieldsync-fuzz TARGET FILE`.
+FUZZ_TARGET ?= all
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := $(SWIFT) build -c release --scratch-path .build/libfuzzer --sanitize fuzzer --sanitize address -Xswiftc -DFIELDSYNC_LIBFUZZER
+fuzz: deps
+	$(FUZZ_BUILD) --product fieldsync-fuzz
+	@bin=$$($(FUZZ_BUILD) --show-bin-path)/fieldsync-fuzz; \
+	targets="$(FUZZ_TARGET)"; [ "$$targets" = all ] && targets=$$(ls Fixtures/fuzz); \
+	for t in $$targets; do \
+	  mkdir -p .build/fuzz/corpus/$$t .build/fuzz/findings; \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  FIELDSYNC_FUZZ_TARGET=$$t $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=4096 -max_len=65536 \
+	    -artifact_prefix=.build/fuzz/findings/$$t- -print_final_stats=1 .build/fuzz/corpus/$$t Fixtures/fuzz/$$t 2>&1 \
+	    | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|fieldsync-fuzz|SUMMARY|artifact_prefix|Test unit written)' ; \
+	  [ $${PIPESTATUS[0]} = 0 ] || { echo "fuzz $$t: finding saved under .build/fuzz/findings (replay: fieldsync-fuzz $$t FILE)"; exit 1; }; \
+	done
 
 clean:
 	rm -rf .build

@@ -48,8 +48,12 @@ let package = Package(
         ),
         // The deterministic simulator (Design.md, "Simulation"): a hub and devices, faults, crashes, clocks.
         .target(name: "FieldSyncSim", dependencies: ["SyncKit", "FieldKit", "CentralNode"], swiftSettings: strict),
+        // The checks of every parser of outside input, shared by the seeded fuzzer (CentralNodeTests)
+        // and the libFuzzer harness, `fieldsync-fuzz` (`make fuzz`).
+        .target(name: "FuzzChecks", dependencies: ["SyncKit", "FieldKit"], swiftSettings: strict),
+        .executableTarget(name: "fieldsync-fuzz", dependencies: ["FuzzChecks"], swiftSettings: strict),
         .executableTarget(name: "fieldsync-sim", dependencies: ["FieldSyncSim"], swiftSettings: strict),
-        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit", "FieldSyncSim"], swiftSettings: strict),
+        .testTarget(name: "CentralNodeTests", dependencies: ["CentralNode", "FieldKit", "FieldSyncSim", "FuzzChecks"], swiftSettings: strict),
         // Runs the built `fieldsync` binary (built by `swift build --build-tests`) as a user would.
         .testTarget(name: "CLITests", swiftSettings: strict),
     ]

@@ -1,3 +1,4 @@
+import FuzzChecks
 import FieldKit
 import Foundation
 import Testing
@@ -26,39 +27,15 @@ extension FuzzTests {
     /// A bundle file around `body`, with a header that matches it (size and checksum), so the
     /// body's own checks are reached.
     static func seal(_ body: [UInt8], kind: SyncKit.Bundle.Kind, device: ReplicaID) -> Data {
-        let header = #"{"bytes":\#(body.count),"createdMillis":\#(FuzzWorld.epochMillis),"device":"\#(device.hex)","kind":"\#(kind.rawValue)","protocol":1,"sha256":"\#(Hex.encode(SHA256.hash(body)))"}"#
-        var data = Data("\(SyncKit.Bundle.magic) \(SyncKit.Bundle.formatVersion)\n".utf8)
-        data.append(Data(header.utf8))
-        data.append(0x0A)
-        data.append(contentsOf: body)
-        return data
+        ParserChecks.sealBundle(body, kind: kind, device: device, createdMillis: FuzzWorld.epochMillis)
     }
 
     @Test func bundleFilesParseOrFailCleanlyAndRoundTrip() async throws {
         let (push, pull) = try Self.bundleSeeds()
         let tokens = ["FIELDSYNC-BUNDLE 1\n", "FIELDSYNC-BUNDLE 2\n", "\"kind\":\"central-pull\"", "\"kind\":\"device-push\"", "\"bytes\":",
                       "\"sha256\":\"\"", "\"protocol\":2", "\"device\":\"00000000000000010000000000000001\"", "\n"] + Self.protocolTokens
-        try await Fuzzer.run(FuzzTarget(name: "bundle.decode", seeds: [push, pull], tokens: tokens, json: true, inputBytesMax: 96 * 1024, iterations: 400) { input in
-            try Self.decodeAndRoundTrip(Data(input))
-            // The same file with its header made to match the body: the body's checks run.
-            let bytes = input
-            if let first = bytes.firstIndex(of: 0x0A), let second = bytes[(first + 1)...].firstIndex(of: 0x0A) {
-                let header = try? JSONSerialization.jsonObject(with: Data(bytes[(first + 1)..<second])) as? [String: Any]
-                let kind = (header?["kind"] as? String).flatMap(SyncKit.Bundle.Kind.init(rawValue:)) ?? .devicePush
-                let device = (header?["device"] as? String).flatMap(ReplicaID.init(hex:)) ?? ReplicaID(high: 1, low: 1)
-                try Self.decodeAndRoundTrip(Self.seal(Array(bytes[(second + 1)...]), kind: kind, device: device))
-            }
-        })
-    }
-
-    static func decodeAndRoundTrip(_ data: Data) throws {
-        guard let (header, contents) = try Fuzzer.clean({ try SyncKit.Bundle.decode(data) }) else { return }
-        let encoded: Data
-        do { encoded = try SyncKit.Bundle.encode(contents, createdMillis: header.createdMillis) } catch {
-            throw FuzzViolation("a decoded bundle does not encode again: \(error)")
-        }
-        let (_, again) = try SyncKit.Bundle.decode(encoded)
-        guard again == contents else { throw FuzzViolation("a bundle's contents change in a round trip") }
+        try await Fuzzer.run(FuzzTarget(name: "bundle.decode", seeds: [push, pull], tokens: tokens, json: true, inputBytesMax: 96 * 1024, iterations: 400,
+                                        check: ParserChecks.bundle))
     }
 
     @Test func mutatedReplyBundlesImportOnADeviceOrAreRefusedWithoutPartialWrites() async throws {
@@ -70,13 +47,13 @@ extension FuzzTests {
             let file = Self.seal(input, kind: .centralPull, device: device)
             let world = try holder.world()
             let before = try Fuzzer.contents(of: world.li.replica)
-            guard try Fuzzer.clean({ try world.li.replica.importBundle(file) }) != nil else {
+            guard try ParserChecks.clean({ try world.li.replica.importBundle(file) }) != nil else {
                 return try Fuzzer.expectUnchanged(before, try Fuzzer.contents(of: world.li.replica), "bundle import")
             }
             holder.used()
             // Importing the same bundle again changes nothing.
             let after = try world.li.replica.digest()
-            _ = try Fuzzer.clean { try world.li.replica.importBundle(file) }
+            _ = try ParserChecks.clean { try world.li.replica.importBundle(file) }
             guard try world.li.replica.digest() == after else { throw FuzzViolation("importing the same bundle twice changed the device's state") }
         })
     }
@@ -90,11 +67,11 @@ extension FuzzTests {
             let file = Self.seal(input, kind: .devicePush, device: device)
             let world = try holder.world()
             let before = try Fuzzer.contents(of: world.hub.replica)
-            guard let (response, reply) = try Fuzzer.clean({ try world.hub.importBundle(file, device: "li", actor: "fuzz") }) else {
+            guard let (response, reply) = try ParserChecks.clean({ try world.hub.importBundle(file, device: "li", actor: "fuzz") }) else {
                 return try Fuzzer.expectUnchanged(before, try Fuzzer.contents(of: world.hub.replica), "bundle import")
             }
             holder.used()
-            guard case .centralPull(_, let carried)? = try Fuzzer.clean({ try SyncKit.Bundle.decode(reply) })?.1, carried == response else {
+            guard case .centralPull(_, let carried)? = try ParserChecks.clean({ try SyncKit.Bundle.decode(reply) })?.1, carried == response else {
                 throw FuzzViolation("the hub's reply bundle does not read back as its response")
             }
         })

@@ -1,3 +1,4 @@
+import FuzzChecks
 import Foundation
 import Testing
 @testable import FieldKit
@@ -15,29 +16,13 @@ extension FuzzTests {
     @Test func qrPayloadsParseOrFailCleanlyAndRoundTrip() async throws {
         var seeds = ["FSP1:JS0412-00088K", "fsp1:js0412-00088k", "ＦＳＰ１：ＪＳ０４１２－０００８８Ｋ", "FSP1:AB0000-00000*\r\n"].map { Data($0.utf8) }
         seeds += try ["JS0001-00001", "ZZ9999-99999", "QA1234-56789"].map { Data(QRPayload.encode(try DoorplateCode(parsing: $0)).utf8) }
-        try await Fuzzer.run(FuzzTarget(name: "doorplate.qr", seeds: seeds, tokens: Self.codeTokens, iterations: 3_000) { input in
-            guard let code = try Fuzzer.clean({ try QRPayload.parse(String(decoding: input, as: UTF8.self)) }) else { return }
-            let payload = QRPayload.encode(code)
-            guard payload.count == QRPayload.payloadLength, try QRPayload.parse(payload) == code,
-                  try DoorplateCode(parsing: code.canonical) == code else {
-                throw FuzzViolation("code \(code.canonical) from a scanned payload does not round-trip through \(payload)")
-            }
-        })
+        try await Fuzzer.run(FuzzTarget(name: "doorplate.qr", seeds: seeds, tokens: Self.codeTokens, iterations: 3_000,
+                                        check: ParserChecks.qrPayload))
     }
 
     @Test func typedDoorplateCodesParseOrFailCleanlyAndRoundTrip() async throws {
-        try await Fuzzer.run(FuzzTarget(name: "doorplate.code", seeds: Self.codeSeeds, tokens: Self.codeTokens, iterations: 2_000) { input in
-            let text = String(decoding: input, as: UTF8.self)
-            if let cell = try Fuzzer.clean({ try GridCell(parsing: text) }), try GridCell(parsing: cell.id) != cell {
-                throw FuzzViolation("cell \(cell.id) does not round-trip")
-            }
-            _ = try Fuzzer.clean { try DistrictCSV.parseCode(text) }
-            guard let code = try Fuzzer.clean({ try DoorplateCode(parsing: text) }) else { return }
-            guard code.canonical.count == DoorplateCode.canonicalLength, try DoorplateCode(parsing: code.canonical) == code,
-                  try QRPayload.parse(QRPayload.encode(code)) == code else {
-                throw FuzzViolation("code \(code.canonical) does not round-trip")
-            }
-        })
+        try await Fuzzer.run(FuzzTarget(name: "doorplate.code", seeds: Self.codeSeeds, tokens: Self.codeTokens, iterations: 2_000,
+                                        check: ParserChecks.doorplateCode))
     }
 
     /// The sample district's header and first rows, and small files with every quoting rule.
@@ -60,21 +45,8 @@ extension FuzzTests {
 
     @Test func csvFilesParseOrFailCleanlyAndRoundTrip() async throws {
         let tokens = ["\"", "\"\"", ",", "\r\n", "\r", "\n", "\u{FEFF}", ",,,,,,,,", "\"a,b\"", "code", "cell", "Code ", "ＣＯＤＥ"]
-        try await Fuzzer.run(FuzzTarget(name: "csv.reader", seeds: try Self.csvSeeds(), tokens: tokens, iterations: 2_000) { input in
-            let reader = CSVReader()
-            if let rows = try Fuzzer.clean({ try reader.rows(from: Data(input)) }), let width = rows.first?.count,
-               !rows.allSatisfy({ $0.count == width }) {
-                throw FuzzViolation("rows of different widths were accepted")
-            }
-            guard let table = try Fuzzer.clean({ try reader.table(from: Data(input)) }) else { return }
-            for writer in [CSVWriter(), CSVWriter(lineEnding: .lf, includesByteOrderMark: false)] {
-                let again: CSVTable
-                do { again = try reader.table(from: writer.data(from: table)) } catch {
-                    throw FuzzViolation("a table read from CSV is written as CSV that does not read back: \(error)")
-                }
-                guard again == table else { throw FuzzViolation("a table changes in a round trip through CSVWriter (\(writer.lineEnding))") }
-            }
-        })
+        try await Fuzzer.run(FuzzTarget(name: "csv.reader", seeds: try Self.csvSeeds(), tokens: tokens, iterations: 2_000,
+                                        check: ParserChecks.csv))
     }
 
     @Test func districtFilesImportWhollyOrNotAtAll() async throws {
@@ -86,7 +58,7 @@ extension FuzzTests {
             let before = try Fuzzer.contents(of: store.replica)
             let data = Data(input)
             let header = String(decoding: input.prefix(400), as: UTF8.self)
-            let imported = try Fuzzer.clean {
+            let imported = try ParserChecks.clean {
                 header.contains("head_name") ? try DistrictCSV.importHouseholds(from: data, into: store)
                                               : try DistrictCSV.importDoorplates(from: data, into: store)
             }
@@ -98,13 +70,13 @@ extension FuzzTests {
             let fresh = try StoreHolder.makeStore()
             if header.contains("head_name") {
                 let table = try DistrictCSV.exportHouseholds(from: store)
-                guard try Fuzzer.clean({ try fresh.importRecords(doorplates: [], households: try DistrictCSV.readHouseholds(table)) }) != nil,
+                guard try ParserChecks.clean({ try fresh.importRecords(doorplates: [], households: try DistrictCSV.readHouseholds(table)) }) != nil,
                       try DistrictCSV.exportHouseholds(from: fresh) == table else {
                     throw FuzzViolation("imported households do not export and import again identically")
                 }
             } else {
                 let table = try DistrictCSV.exportDoorplates(from: store)
-                guard try Fuzzer.clean({ try fresh.importRecords(doorplates: try DistrictCSV.readDoorplates(table), households: []) }) != nil,
+                guard try ParserChecks.clean({ try fresh.importRecords(doorplates: try DistrictCSV.readDoorplates(table), households: []) }) != nil,
                       try DistrictCSV.exportDoorplates(from: fresh) == table else {
                     throw FuzzViolation("imported doorplates do not export and import again identically")
                 }

@@ -1,3 +1,4 @@
+import FuzzChecks
 import Foundation
 import Synchronization
 import Testing
@@ -15,12 +16,6 @@ import FieldKit
 /// - `FIELDSYNC_FUZZ_INPUT=<base64>`: run only that input;
 /// - `FIELDSYNC_FUZZ_TIMEOUT_MS=T`: the time one input may take before it counts as a hang (5,000).
 @Suite(.serialized) struct FuzzTests {}
-
-/// A property an input broke: a wrong round trip, a partial write, an unexpected error type.
-struct FuzzViolation: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// One thing that parses outside input, with its seeds and its checks.
 struct FuzzTarget: Sendable {
@@ -196,24 +191,6 @@ enum Fuzzer {
 // MARK: Checks shared by the targets
 
 extension Fuzzer {
-    /// Runs a parser: its value, or nil when it refused the input with one of our error types.
-    /// Any other error (a raw `DecodingError`, an `SQLiteError`) is a violation: outside input
-    /// deserves a message a person can act on.
-    static func clean<T>(_ body: () throws -> T) throws -> T? {
-        do {
-            return try body()
-        } catch let error as SyncError {
-            guard !error.message.isEmpty else { throw FuzzViolation("a SyncError without a message") }
-            return nil
-        } catch is SyncRefusal, is DoorplateError, is CSVError, is ImportError, is FieldError {
-            return nil
-        } catch let violation as FuzzViolation {
-            throw violation
-        } catch {
-            throw FuzzViolation("unclean error \(type(of: error)): \(error)")
-        }
-    }
-
     /// Everything a database holds, table by table, row by row (sorted): equal exactly when no
     /// row was written, changed or deleted.
     static func contents(of connection: Connection) throws -> [String] {

@@ -1,3 +1,4 @@
+import FuzzChecks
 import FieldKit
 import Foundation
 import Testing
@@ -19,27 +20,8 @@ extension FuzzTests {
 
     @Test func syncMessagesParseOrFailCleanlyAndRoundTrip() async throws {
         let seeds = try FuzzWorld.requestSeeds() + FuzzWorld.responseSeeds() + FuzzWorld.protocolFixtures(prefix: "error")
-        try await Fuzzer.run(FuzzTarget(name: "protocol.messages", seeds: seeds, tokens: Self.protocolTokens, json: true, iterations: 1_500) { input in
-            let data = Data(input)
-            try Self.roundTrip(SyncRequest.self, data)
-            try Self.roundTrip(SyncResponse.self, data)
-            try Self.roundTrip(SyncErrorReply.self, data)
-        })
-    }
-
-    /// Decodes a message; a decoded one must encode, decode to an equal value, and encode to the
-    /// same bytes again.
-    @discardableResult
-    static func roundTrip<T: Codable & Equatable>(_ type: T.Type, _ data: Data) throws -> T? {
-        guard let message = try Fuzzer.clean({ try SyncProtocol.decode(type, from: data) }) else { return nil }
-        let encoded: Data
-        do { encoded = try SyncProtocol.encode(message) } catch {
-            throw FuzzViolation("a decoded \(type) does not encode again: \(error)")
-        }
-        let again = try SyncProtocol.decode(type, from: encoded)
-        guard again == message else { throw FuzzViolation("\(type) changes in a round trip through its JSON") }
-        guard try SyncProtocol.encode(again) == encoded else { throw FuzzViolation("\(type) does not re-encode to the same bytes") }
-        return message
+        try await Fuzzer.run(FuzzTarget(name: "protocol.messages", seeds: seeds, tokens: Self.protocolTokens, json: true, iterations: 1_500,
+                                        check: ParserChecks.syncMessages))
     }
 
     static let opSeeds = [
@@ -54,14 +36,8 @@ extension FuzzTests {
         for message in try FuzzWorld.requestSeeds() {
             if let request = try? SyncProtocol.decode(SyncRequest.self, from: message) { seeds += try request.push.prefix(6).map { try $0.jsonData() } }
         }
-        try await Fuzzer.run(FuzzTarget(name: "protocol.op", seeds: seeds, tokens: Self.protocolTokens, json: true, iterations: 2_000) { input in
-            let op: Op
-            do { op = try JSONDecoder().decode(Op.self, from: Data(input)) } catch is DecodingError { return }
-            let encoded: Data
-            do { encoded = try op.jsonData() } catch { throw FuzzViolation("a decoded operation does not encode again: \(error)") }
-            let again = try JSONDecoder().decode(Op.self, from: encoded)
-            guard again == op, try again.jsonData() == encoded else { throw FuzzViolation("an operation changes in a round trip through its JSON") }
-        })
+        try await Fuzzer.run(FuzzTarget(name: "protocol.op", seeds: seeds, tokens: Self.protocolTokens, json: true, iterations: 2_000,
+                                        check: ParserChecks.operation))
     }
 
     // MARK: Past the parser
@@ -77,7 +53,7 @@ extension FuzzTests {
             guard let op = try? JSONDecoder().decode(Op.self, from: Data(input)) else { return }
             let world = try holder.world()
             let before = try Fuzzer.contents(of: world.zhao.replica)
-            if try Fuzzer.clean({ try world.zhao.replica.apply([op]) }) == nil {
+            if try ParserChecks.clean({ try world.zhao.replica.apply([op]) }) == nil {
                 try Fuzzer.expectUnchanged(before, try Fuzzer.contents(of: world.zhao.replica), "operation")
             } else {
                 _ = try world.zhao.replica.digest()
@@ -90,15 +66,15 @@ extension FuzzTests {
     @Test func mutatedRequestsAreAnsweredOrRefusedWithoutPartialWrites() async throws {
         let holder = ReplicaHolder()
         try await Fuzzer.run(FuzzTarget(name: "hub.sync", seeds: try FuzzWorld.requestSeeds(), tokens: Self.protocolTokens, json: true, iterations: 300) { input in
-            guard let request = try Fuzzer.clean({ try SyncProtocol.decode(SyncRequest.self, from: Data(input)) }) else { return }
+            guard let request = try ParserChecks.clean({ try SyncProtocol.decode(SyncRequest.self, from: Data(input)) }) else { return }
             let world = try holder.world()
             let before = try Fuzzer.contents(of: world.hub.replica)
             let token = world.tokens[request.device == world.zhao.replica.id ? "zhao" : "li"]!
-            guard let response = try Fuzzer.clean({ try world.hub.handle(request, token: token) }) else {
+            guard let response = try ParserChecks.clean({ try world.hub.handle(request, token: token) }) else {
                 return try Fuzzer.expectUnchanged(before, try Fuzzer.contents(of: world.hub.replica), "request")
             }
             holder.used()
-            guard try Self.roundTrip(SyncResponse.self, try SyncProtocol.encode(response)) == response else {
+            guard try ParserChecks.roundTrip(SyncResponse.self, try SyncProtocol.encode(response)) == response else {
                 throw FuzzViolation("the hub's reply does not survive its own JSON")
             }
         })
@@ -108,12 +84,12 @@ extension FuzzTests {
     @Test func mutatedRepliesAreIngestedOrRefusedWithoutPartialWrites() async throws {
         let holder = ReplicaHolder(changesPerWorldMax: 1)
         try await Fuzzer.run(FuzzTarget(name: "device.ingest", seeds: try FuzzWorld.responseSeeds(), tokens: Self.protocolTokens, json: true, iterations: 300) { input in
-            guard let response = try Fuzzer.clean({ try SyncProtocol.decode(SyncResponse.self, from: Data(input)) }) else { return }
+            guard let response = try ParserChecks.clean({ try SyncProtocol.decode(SyncResponse.self, from: Data(input)) }) else { return }
             let world = try holder.world()
             let replica = world.li.replica
             let request = try replica.nextSyncRequest(pushOpsMax: 3, pullOpsMax: 100)
             let before = try Fuzzer.contents(of: replica)
-            guard try Fuzzer.clean({ try replica.ingest(response, for: request) }) != nil else {
+            guard try ParserChecks.clean({ try replica.ingest(response, for: request) }) != nil else {
                 return try Fuzzer.expectUnchanged(before, try Fuzzer.contents(of: replica), "reply")
             }
             holder.used()
@@ -133,17 +109,8 @@ extension FuzzTests {
         ].map { Data($0.utf8) }
         let tokens = ["%", "%2F", "%3A", "%25", "%00", "&", "=", "v=1", "v=2", "url=", "token=", "http://", "https://", "ftp://", "file:///",
                       "[::1]", ":99999", "@", "#", "?", "fieldsync:enroll?", "0123456789abcdef", "%E4%B8%AD"]
-        try await Fuzzer.run(FuzzTarget(name: "enrollment.payload", seeds: seeds, tokens: tokens, iterations: 3_000) { input in
-            guard let payload = try Fuzzer.clean({ try EnrollmentPayload(parsing: String(decoding: input, as: UTF8.self)) }) else { return }
-            // Known and kept as a regression test: a URL can grow past the payload's length limit
-            // when its text is percent-encoded again (FuzzRegressionTests).
-            guard payload.text.utf8.count <= EnrollmentPayload.lengthMax else { return }
-            let again: EnrollmentPayload
-            do { again = try EnrollmentPayload(parsing: payload.text) } catch {
-                throw FuzzViolation("an accepted payload's own text \(payload.text.prefix(300).debugDescription) is refused: \(error)")
-            }
-            guard again == payload else { throw FuzzViolation("payload changes in a round trip: \(payload.url) → \(again.url)") }
-        })
+        try await Fuzzer.run(FuzzTarget(name: "enrollment.payload", seeds: seeds, tokens: tokens, iterations: 3_000,
+                                        check: ParserChecks.enrollmentPayload))
     }
 }
 
