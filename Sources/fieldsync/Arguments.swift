@@ -1,3 +1,5 @@
+import FieldKit
+
 /// The words of one command: positional arguments and `--name value` / `--flag` options.
 ///
 ///     var args = try Arguments(["JS-0412", "--db", "c.db", "--json"], flags: ["json"])
@@ -50,6 +52,19 @@ struct Arguments {
         guard let text = value(name) else { return fallback }
         guard let number = Int(text) else { throw UsageError("--\(name) takes a whole number; got \"\(text)\"") }
         return number
+    }
+
+    /// A grid cell option in its canonical form (`--cell js0412` gives "JS-0412"); anything that
+    /// is not a cell id is refused with FieldKit's message, so a typo never names an empty cell.
+    mutating func cell(_ name: String) throws -> String? {
+        try value(name).map { try GridCell(parsing: $0).id }
+    }
+
+    /// A comma-separated list of grid cells, canonical and without repeats (`--cells JS0401,js-0402`).
+    mutating func cells(_ name: String) throws -> [String] {
+        let cells = try required(name, "C1,C2").split(separator: ",", omittingEmptySubsequences: false)
+            .map { try GridCell(parsing: String($0)).id }
+        return cells.reduce(into: []) { unique, cell in if !unique.contains(cell) { unique.append(cell) } }
     }
 
     /// Refuses options the command does not know (a typo must not be ignored silently).

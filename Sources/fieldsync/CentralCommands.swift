@@ -57,7 +57,7 @@ enum CentralCommands {
             try await serve(path: path, host: host, port: port, cert: cert, key: key, json: json)
         case "enroll":
             let device = try args.required("device", "NAME")
-            let cells = try args.required("cells", "C1,C2").split(separator: ",").map(String.init)
+            let cells = try args.cells("cells")
             let url = args.value("url")
             let qr = args.value("qr")
             try args.checkAllUsed()
@@ -100,7 +100,7 @@ enum CentralCommands {
             json ? Output.json(["device": device, "revoked": true]) : Output.line("revoked \(device)")
         case "cells":
             guard let device = args.positional.first else { throw UsageError("name the device") }
-            let cells = try args.required("set", "C1,C2").split(separator: ",").map(String.init)
+            let cells = try args.cells("set")
             try args.checkAllUsed()
             try Hub.open(path: path, schema: FieldModel.schema).setCells(device: device, cells: cells, actor: actor)
             json ? Output.json(["device": device, "cells": cells.sorted()]) : Output.line("\(device) now serves \(cells.sorted().joined(separator: ", "))")
@@ -132,7 +132,7 @@ enum CentralCommands {
                 guard let kind = Hub.ReviewKind(rawValue: text) else { throw UsageError("--kind is conflict, duplicate or quarantine, not \"\(text)\"") }
                 return kind
             }
-            let cell = args.value("cell")
+            let cell = try args.cell("cell")
             try args.checkAllUsed()
             let items = try hub.reviewItems(kind: kind, cell: cell)
             if json { return Output.json(items.map(render)) }

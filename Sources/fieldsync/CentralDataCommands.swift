@@ -120,7 +120,7 @@ enum CentralDataCommands {
     /// without, every cell's and the whole node's.
     private static func digest(_ args: inout Arguments, path: String, json: Bool) throws {
         guard args.positional.isEmpty else { throw UsageError("central digest [--cell C]") }
-        let cell = args.value("cell")
+        let cell = try args.cell("cell")
         try args.checkAllUsed()
         let hub = try Hub.open(path: path, schema: FieldModel.schema)
         if let cell {

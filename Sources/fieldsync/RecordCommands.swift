@@ -63,7 +63,7 @@ enum RecordCommands {
         }
         switch command {
         case "list":
-            let cell = args.value("cell")
+            let cell = try args.cell("cell")
             let limit = try args.int("limit", default: 1_000)
             try args.checkAllUsed()
             let records = try DeviceCommands.open(path).records(collection.name, cell: cell, limit: limit)
@@ -143,7 +143,7 @@ enum RecordCommands {
         if args.flag("help") { return Output.line(usage) }
         let path = args.value("db") ?? "fieldsync.db"
         let json = args.flag("json")
-        let cell = args.value("cell")
+        let cell = try args.cell("cell")
         try args.checkAllUsed()
         let digest = try DeviceCommands.open(path).digest(cell: cell)
         json ? Output.json(["digest": digest, "cell": cell ?? ""]) : Output.line(digest)

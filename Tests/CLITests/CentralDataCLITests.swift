@@ -252,6 +252,27 @@ struct CentralDataCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("tablet-09.svg").path))
     }
 
+    /// Cells are typed by operators: they are read as grid cells (any case, hyphen optional) and
+    /// stored canonical, and anything else is refused before a device is enrolled with a cell no
+    /// record can ever be in.
+    @Test func cellsTypedByAnOperatorAreCanonicalOrRefused() throws {
+        let dir = try Self.directoryWithFiles()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try CLITests.fieldsync("central", "init", in: dir).status == 0)
+        let enrolled = try Self.object(try CLITests.fieldsync("central", "enroll", "--device", "li", "--cells", "js0412,JS-0412,ＪＳ－０４１３", "--json", in: dir))
+        #expect(enrolled["cells"] as? [String] == ["JS-0412", "JS-0413"])
+        let moved = try CLITests.fieldsync("central", "cells", "li", "--set", "js0414", "--json", in: dir)
+        #expect(moved.status == 0 && (moved.json as? [String: Any])?["cells"] as? [String] == ["JS-0414"], "\(moved.stderr)")
+        for arguments in [["central", "enroll", "--device", "zhao", "--cells", "JS0412,north"], ["central", "cells", "li", "--set", "JS-04"],
+                          ["central", "cells", "li", "--set", "JS0412,"], ["central", "review", "list", "--cell", "north"],
+                          ["central", "digest", "--cell", "JS 0412 x"]] {
+            let run = try CLITests.fieldsync(arguments: arguments, in: dir)
+            #expect(run.status == 2 && run.stderr.contains("is not a grid cell id") && run.stdout.isEmpty, "\(arguments): \(run.status) \(run.stderr)")
+        }
+        let devices = try #require(try CLITests.fieldsync("central", "devices", "--json", in: dir).json as? [[String: Any]])
+        #expect(devices.count == 1 && devices.first?["cells"] as? [String] == ["JS-0414"])
+    }
+
     /// Imported records are the node's own operations in its log: a device receives those of its
     /// cells at its next sync, through `central serve` and `fieldsync sync`.
     @Test func importedRecordsReachADeviceAtItsNextSync() throws {
