@@ -74,6 +74,37 @@ struct OperatorWriteTests {
         #expect(audit.contains("merge"))
     }
 
+    /// Duplicates are looked for where households changed: an office edit that makes two
+    /// households alike queues the pair at once, while a push that changes no household queues
+    /// nothing (its cells are not scanned again).
+    @Test func duplicatesAreRaisedWhereHouseholdsChangedWhoeverChangedThem() throws {
+        var world = try FieldWorld()
+        try world.enroll("li", cells: ["JS-0412"], index: 1)
+        let plate = try DoorplateCode(parsing: "JS0412-00088")
+        _ = try world.store("li").addDoorplate(DoorplateDraft(code: plate))
+        guard case .created = try world.store("li").addHousehold(HouseholdDraft(doorplate: plate, room: "301", headName: "王芳", memberCount: 2)),
+              case .created(let second) = try world.store("li").addHousehold(HouseholdDraft(doorplate: plate, room: "302", headName: "李伟", memberCount: 1))
+        else { Issue.record("the two households were taken for duplicates"); return }
+        try world.sync("li")
+        #expect(try world.hub.reviewItems(kind: .duplicate).isEmpty)
+
+        // The office corrects the second household's room to the first one's: now they look alike.
+        let hub = world.hub
+        try hub.write(actor: "office-wu", action: "edit", detail: "room") {
+            _ = try FieldStore(replica: hub.replica).updateHousehold(second.id, setting: ["room": "301"])
+        }
+        let items = try hub.reviewItems(kind: .duplicate)
+        #expect(items.count == 1, "the office edit raised the pair without waiting for a device's push")
+        try world.sync("li")
+        #expect(try world.store("li").reviewItems().count == 1)
+
+        // A push that touches no household raises nothing new, and the pair stays queued once.
+        _ = try world.store("li").addDoorplate(DoorplateDraft(code: try DoorplateCode(parsing: "JS0412-00089")))
+        try world.sync("li")
+        #expect(try hub.reviewItems(kind: .duplicate).map(\.id) == items.map(\.id))
+        #expect(try world.store("li").replica.digest() == hub.replica.digest())
+    }
+
     @Test func anOfficeEditThatMovesARecordReachesTheNewCellAndLeavesTheOld() throws {
         var world = try HubSyncTests.World()
         try world.enroll("li", cells: ["C1"], index: 1)

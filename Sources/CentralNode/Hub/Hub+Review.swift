@@ -82,6 +82,7 @@ extension Hub {
                 if fieldModel { try FieldStore.rederiveKeys(parts[0], entity, in: tx) }
             }
             for op in ops { try Self.log(op, before: cellBefore, assignsCell: parts[2] == "cell", access: access) }
+            try raiseDuplicates(after: ops, access: access)
             try Self.audit(access, actor: actor, action: "resolve", detail: "\(itemID) by \(pick.map { "picking \($0)" } ?? "a new value")")
         }
     }
@@ -97,6 +98,7 @@ extension Hub {
             let (_, ops) = try access.writeLocal { try $0.restamp(held) }
             let assignsCell = held.assignments.contains { $0.field == "cell" }
             for op in ops { try Self.log(op, before: cellBefore, assignsCell: assignsCell, access: access) }
+            try raiseDuplicates(after: ops, access: access)
             try Self.audit(access, actor: actor, action: "release", detail: "operation \(opID), written again as \(ops.map(\.id.description).joined(separator: ", "))")
         }
     }
@@ -104,29 +106,28 @@ extension Hub {
     /// Merges a suspected duplicate pair into `keep` (FieldKit's `writeMerge`: references move,
     /// the other household becomes a redirect tombstone), as operations every device receives.
     public func mergeDuplicate(_ itemID: String, keep: String, actor: String) throws {
-        let (item, kept) = try Self.duplicateIDs(itemID, keep)
+        let item = try Self.duplicateItemID(itemID)
+        guard let kept = try? EntityID(keep) else {
+            throw SyncError(.invalidInput, "--keep takes a household id (one of the pair `review show` prints); got \"\(keep.prefix(64))\"")
+        }
         try writeDuplicateDecision(action: "merge", detail: "item \(itemID): kept household \(keep)", actor: actor) { tx in
-            try FieldStore.writeMerge(item: item, keep: kept!, replica: replica, in: tx)
+            try FieldStore.writeMerge(item: item, keep: kept, replica: replica, in: tx)
         }
     }
 
     /// Declares a suspected pair two different households (they are not raised again).
     public func dismissDuplicate(_ itemID: String, actor: String) throws {
-        let (item, _) = try Self.duplicateIDs(itemID, nil)
+        let item = try Self.duplicateItemID(itemID)
         try writeDuplicateDecision(action: "dismiss", detail: "item \(itemID): two different households", actor: actor) { tx in
             try FieldStore.writeDismiss(item: item, in: tx)
         }
     }
 
-    private static func duplicateIDs(_ itemID: String, _ keep: String?) throws -> (EntityID, EntityID?) {
+    private static func duplicateItemID(_ itemID: String) throws -> EntityID {
         guard let item = try? EntityID(itemID) else {
             throw SyncError(.invalidInput, "\"\(itemID.prefix(64))\" is not a duplicate item id; `review list --kind duplicate` shows them")
         }
-        guard let keep else { return (item, nil) }
-        guard let kept = try? EntityID(keep) else {
-            throw SyncError(.invalidInput, "--keep takes a household id (one of the pair `review show` prints); got \"\(keep.prefix(64))\"")
-        }
-        return (item, kept)
+        return item
     }
 
     private func writeDuplicateDecision(action: String, detail: String, actor: String, _ body: (WriteTransaction) throws -> Void) throws {
@@ -147,12 +148,18 @@ extension Hub {
         return names.contains(FieldModel.households) && names.contains(FieldModel.reviewItems)
     }
 
-    /// Raises duplicate review items for `cells` (after a push), logged for the devices.
-    static func raiseDuplicates(cells: Set<String>, replica: Replica, access: CentralAccess) throws {
-        let gridCells = cells.sorted().compactMap { try? GridCell(parsing: $0) }
-        guard !gridCells.isEmpty else { return }
-        let (_, ops) = try access.writeLocal { tx in try FieldStore.raiseDuplicates(cells: gridCells, replica: replica, in: tx) }
-        for op in ops { try log(op, before: nil, assignsCell: true, access: access) }
+    /// Raises duplicate review items in the cells of the households `ops` wrote (a new household,
+    /// or one whose dwelling or name changed, may now look like another), logged for the devices.
+    /// Cells where no household changed are not scanned again.
+    func raiseDuplicates(after ops: [Op], access: CentralAccess) throws {
+        guard holdsFieldModel else { return }
+        var cells: Set<GridCell> = []
+        for op in ops where op.collection == FieldModel.households {
+            if let text = try access.cell(of: op.collection, op.entity), let cell = try? GridCell(parsing: text) { cells.insert(cell) }
+        }
+        guard !cells.isEmpty else { return }
+        let (_, raised) = try access.writeLocal { tx in try FieldStore.raiseDuplicates(cells: cells.sorted(), replica: replica, in: tx) }
+        for op in raised { try Self.log(op, before: nil, assignsCell: true, access: access) }
     }
 
     /// An operator's own edit (cancelling a task from the office, seeding records), written as
@@ -171,6 +178,7 @@ extension Hub {
                 let (before, assignsCell) = try Self.cellBefore(op, access: access)
                 try Self.log(op, before: before, assignsCell: assignsCell, access: access)
             }
+            try raiseDuplicates(after: ops, access: access)
             try Self.audit(access, actor: actor, action: action, detail: "\(detail) (\(ops.count) operations)")
             return result
         }

@@ -97,20 +97,23 @@ extension Hub {
 
         // Push: store every operation, in sequence order.
         var held: [SyncResponse.Held] = []
+        var stored: [Op] = []
         for op in request.push.sorted(by: { $0.id.seq < $1.id.seq }) {
             // Stored before (applied, or held and since released or discarded by an operator):
             // a late copy (a bundle carried late) must not bring it back.
             guard op.id.seq > device.acceptedSeq else { continue }
-            if let reason = try Self.store(op, device: device, access: access) { held.append(.init(op: op.id, reason: reason)) }
+            if let reason = try Self.store(op, device: device, access: access) {
+                held.append(.init(op: op.id, reason: reason))
+            } else {
+                stored.append(op)
+            }
             if op.id.seq == device.acceptedSeq + 1 { device.acceptedSeq = op.id.seq }
         }
         try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
             .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
         // New households may look like existing ones: raise review items before the pull, so the
         // device receives them in this very reply.
-        if !request.push.isEmpty && holdsFieldModel {
-            try Self.raiseDuplicates(cells: device.everServed, replica: replica, access: access)
-        }
+        try raiseDuplicates(after: stored, access: access)
 
         // Pull: cells the device starts (no cursor) or is part way through come as snapshots of
         // state; the others as the next page of their log. Records and operations share the page.
