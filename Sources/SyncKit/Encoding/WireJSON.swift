@@ -279,9 +279,8 @@ enum WireJSON {
     static func record(_ f: JSONField) throws -> SnapshotRecord {
         let refsField = try f.key("refs")
         let refs = try refsField.array().map { r -> (OpID, HLCTimestamp) in
-            let pair = try r.array()
-            guard pair.count == 2 else { throw r.fail("a ref is [op id, clock reading]") }
-            return (try opID(pair[0]), try hlc(pair[1]))
+            let (op, clock) = try r.pair("a ref is [op id, clock reading]")
+            return (try opID(op), try hlc(clock))
         }
         guard refs.count <= SnapshotRecord.refsMax else { throw refsField.fail("lists \(refs.count) refs; at most \(SnapshotRecord.refsMax)") }
         func resolve(_ r: JSONField) throws -> (OpID, HLCTimestamp) {
@@ -291,10 +290,9 @@ enum WireJSON {
         }
         func heads(_ list: JSONField) throws -> [SnapshotRecord.Head] {
             try list.array().map { h in
-                let pair = try h.array()
-                guard pair.count == 2 else { throw h.fail("a head is [ref, value]") }
-                let (op, clock) = try resolve(pair[0])
-                return SnapshotRecord.Head(op: op, hlc: clock, value: try value(pair[1]))
+                let (ref, headValue) = try h.pair("a head is [ref, value]")
+                let (op, clock) = try resolve(ref)
+                return SnapshotRecord.Head(op: op, hlc: clock, value: try value(headValue))
             }
         }
         var pending: [String: [OpID]] = [:]
@@ -311,17 +309,15 @@ enum WireJSON {
         var setPending: [String: [SnapshotRecord.Removal]] = [:]
         for (name, list) in try f.optionalKey("setPending")?.members() ?? [] {
             setPending[name] = try list.array().map { r in
-                let pair = try r.array()
-                guard pair.count == 2 else { throw r.fail("expected a pair [value, …]") }
-                return SnapshotRecord.Removal(value: try value(pair[0]), tag: try opID(pair[1]))
+                let (removed, tag) = try r.pair("a pending removal is [value, op id]")
+                return SnapshotRecord.Removal(value: try value(removed), tag: try opID(tag))
             }
         }
         var sets: [String: SnapshotRecord.SetField] = [:]
         for (name, list) in try f.optionalKey("sets")?.members() ?? [] {
             let elements = try list.array().map { e -> SnapshotRecord.Element in
-                let pair = try e.array()
-                guard pair.count == 2 else { throw e.fail("expected a pair [value, …]") }
-                return SnapshotRecord.Element(value: try value(pair[0]), tags: try pair[1].array().map { try resolve($0).0 })
+                let (element, tags) = try e.pair("a set element is [value, [ref, …]]")
+                return SnapshotRecord.Element(value: try value(element), tags: try tags.array().map { try resolve($0).0 })
             }
             sets[name] = SnapshotRecord.SetField(elements: elements, pending: setPending[name])
         }
@@ -373,4 +369,13 @@ extension SnapshotRecord: WireMessage {
 extension SyncErrorReply: WireMessage {
     func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
     static func readJSON(_ f: JSONField) throws -> SyncErrorReply { try WireJSON.errorReply(f) }
+}
+
+private extension JSONField {
+    /// A two-element array, as the compact snapshot form writes its pairs; `shape` says which.
+    func pair(_ shape: String) throws -> (JSONField, JSONField) {
+        let items = try array()
+        guard items.count == 2 else { throw fail(shape) }
+        return (items[0], items[1])
+    }
 }
