@@ -79,7 +79,7 @@ fuzz: deps
 	for t in $$targets; do \
 	  mkdir -p .build/fuzz/corpus/$$t .build/fuzz/findings; \
 	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
-	  FIELDSYNC_FUZZ_TARGET=$$t $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=4096 -max_len=65536 \
+	  SWIFT_BACKTRACE=enable=no FIELDSYNC_FUZZ_TARGET=$$t $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=4096 -max_len=65536 \
 	    -artifact_prefix=.build/fuzz/findings/$$t- -print_final_stats=1 .build/fuzz/corpus/$$t Fixtures/fuzz/$$t 2>&1 \
 	    | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|fieldsync-fuzz|SUMMARY|artifact_prefix|Test unit written)' ; \
 	  [ $${PIPESTATUS[0]} = 0 ] || { echo "fuzz $$t: finding saved under .build/fuzz/findings (replay: fieldsync-fuzz $$t FILE)"; exit 1; }; \

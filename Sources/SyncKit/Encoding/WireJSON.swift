@@ -283,6 +283,7 @@ enum WireJSON {
             return (try opID(op), try hlc(clock))
         }
         guard refs.count <= SnapshotRecord.refsMax else { throw refsField.fail("lists \(refs.count) refs; at most \(SnapshotRecord.refsMax)") }
+        if let repeated = SnapshotRecord.repeatedRef(refs.map(\.0)) { throw refsField.fail(repeated) }
         func resolve(_ r: JSONField) throws -> (OpID, HLCTimestamp) {
             let i = try r.int()
             guard refs.indices.contains(i) else { throw r.fail("ref \(i) is not in refs (\(refs.count) listed)") }

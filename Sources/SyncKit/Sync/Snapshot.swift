@@ -63,6 +63,16 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
     /// Refs a record may list (a bound on what a damaged or hostile message can allocate).
     static let refsMax = 100_000
 
+    /// Why a `refs` list is refused when it names an operation twice (an operation has one clock
+    /// reading; two would make the record's state ambiguous, and its re-encoding differ), or nil.
+    static func repeatedRef(_ ops: [OpID]) -> String? {
+        var seen = Set<OpID>()
+        for (index, op) in ops.enumerated() where !seen.insert(op).inserted {
+            return "ref \(index) repeats operation \(op): refs list each operation once, with its one clock reading"
+        }
+        return nil
+    }
+
     private enum Key: String, CodingKey { case collection, entity, covers, refs, exists, registers, pending, counters, sets, setPending }
 
     /// `[op id, clock reading]`.
@@ -177,6 +187,9 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
         let refs = try c.decode([Ref].self, forKey: .refs)
         guard refs.count <= Self.refsMax else {
             throw DecodingError.dataCorruptedError(forKey: .refs, in: c, debugDescription: "lists \(refs.count) refs; at most \(Self.refsMax)")
+        }
+        if let repeated = Self.repeatedRef(refs.map(\.op)) {
+            throw DecodingError.dataCorruptedError(forKey: .refs, in: c, debugDescription: repeated)
         }
         func resolve(_ i: Int, _ key: Key) throws -> Ref {
             guard refs.indices.contains(i) else {

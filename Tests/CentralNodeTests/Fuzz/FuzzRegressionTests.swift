@@ -1,3 +1,4 @@
+import FuzzChecks
 import FieldKit
 import Foundation
 import Testing
@@ -190,5 +191,27 @@ struct FuzzRegressionTests {
         let written = CSVWriter().data(from: table)
         let again = try CSVReader().table(from: written)
         #expect(again == table)
+    }
+
+    /// Found by libFuzzer (`make fuzz`, target `protocol.messages`, after 92,000 inputs): a
+    /// snapshot whose `refs` named one operation twice with two clock readings was accepted, its
+    /// heads taking either reading; encoding it again kept one, so the record changed in a round
+    /// trip and a device could install a state the central node never had. Both decoders (ours
+    /// and the `Codable` one) now refuse a repeated ref.
+    @Test func aSnapshotNamingOneOperationWithTwoClockReadingsIsRefused() throws {
+        let record = #"{"collection":"households","covers":{"00000000000000020000000000000002":2},"entity":"JXC3BQGWJXBCXFY88R80QZ0Y88","#
+            + #""exists":[[0,{"bool":true}],[1,{"bool":true}]],"refs":[["00000000000000020000000000000002.2","1767225600000.1"],"#
+            + #"["00000000000000020000000000000002.2","1767225006000.1"]]}"#
+        let body = #"{"acceptedThroughSeq":0,"cells":["JS-0412"],"cursors":{"JS-0412":4},"held":[],"more":false,"ops":[],"protocol":1,"#
+            + #""serverTimeMillis":1767225600000,"snapshots":{"JS-0412":{"cseq":4,"records":[\#(record)]}}}"#
+        let error = #expect(throws: SyncError.self) { try SyncProtocol.decode(SyncResponse.self, from: Data(body.utf8)) }
+        #expect(error?.message.contains("ref 1 repeats operation 00000000000000020000000000000002.2") == true, "\(error?.message ?? "")")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(SnapshotRecord.self, from: Data(record.utf8)) }
+        #expect(throws: Never.self) { try ParserChecks.syncMessages(Array(body.utf8)) }
+        // The same record with the operation listed once decodes, and round-trips exactly.
+        let once = record.replacingOccurrences(of: #",["00000000000000020000000000000002.2","1767225006000.1"]"#, with: "")
+            .replacingOccurrences(of: "[1,{", with: "[0,{")
+        let decoded = try JSONDecoder().decode(SnapshotRecord.self, from: Data(once.utf8))
+        #expect(decoded.exists.heads.count == 2 && Set(decoded.exists.heads.map(\.hlc)).count == 1)
     }
 }
