@@ -53,7 +53,7 @@ bench: release
 soak: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
 	FIELDSYNC_CASES=$${FIELDSYNC_CASES:-20000} FIELDSYNC_FUZZ_ITERATIONS=$${FIELDSYNC_FUZZ_ITERATIONS:-20000} \
-	FIELDSYNC_CRASH_ROUNDS=$${FIELDSYNC_CRASH_ROUNDS:-60} FIELDSYNC_CRASH_OPS=$${FIELDSYNC_CRASH_OPS:-5000} \
+	FIELDSYNC_CRASH_ROUNDS=$${FIELDSYNC_CRASH_ROUNDS:-60} FIELDSYNC_CRASH_OPS=$${FIELDSYNC_CRASH_OPS:-5000} FIELDSYNC_STOP_CYCLES=$${FIELDSYNC_STOP_CYCLES:-5000} \
 	  $(SWIFT) test -c release --skip-build -Xswiftc -enable-testing --parallel
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-sim --seed 100000 --seeds $${SIM_SOAK_SEEDS:-4000}
 

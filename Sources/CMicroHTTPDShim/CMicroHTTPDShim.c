@@ -13,7 +13,12 @@ static void fs_mhd_log_trampoline(void *cls, const char *format, va_list argumen
 }
 
 struct MHD_Daemon *fs_mhd_start_daemon(const fs_mhd_daemon_config *config) {
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* poll(), not epoll: MHD_quiesce_daemon (graceful stop) on an epoll daemon with internal
+       threads races with the workers' own removal of the listen socket from their epoll sets,
+       and the loser aborts the process ("Failed to remove listen FD from epoll set"). With poll
+       the workers learn of the quiesce through the inter-thread channel and simply stop polling
+       the listen socket. */
+    unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (config->address->sa_family == AF_INET6) flags |= MHD_USE_IPv6;
     const int tls = config->tls_certificate_pem != NULL && config->tls_key_pem != NULL;
     if (tls) flags |= MHD_USE_TLS;

@@ -37,7 +37,7 @@ typedef struct fs_mhd_daemon_config {
     const fs_mhd_logger *logger;
 } fs_mhd_daemon_config;
 
-/// Starts a daemon in thread-pool mode with internal epoll polling. NULL on failure
+/// Starts a daemon in thread-pool mode with internal poll() polling. NULL on failure
 /// (the reason goes to the logger).
 struct MHD_Daemon *fs_mhd_start_daemon(const fs_mhd_daemon_config *config);
 

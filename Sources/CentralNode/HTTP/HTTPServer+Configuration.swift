@@ -11,7 +11,7 @@ extension HTTPServer {
         public var host: String
         /// 0 lets the kernel pick a free port; `HTTPServer.boundPort` reports it.
         public var port: Int
-        /// Threads that run handlers, each polling its own connections with epoll.
+        /// Threads that run handlers, each polling its own connections with poll().
         public var threadCount: Int = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
         /// Connections open at once; the server closes further ones straight away.
         public var connectionsMax: Int = 512

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// An HTTP or HTTPS server on libmicrohttpd: a pool of threads, each polling its own
-/// connections with epoll and running the synchronous handler for them.
+/// connections with poll() and running the synchronous handler for them.
 ///
 ///     var router = Router()
 ///     router.add("GET", "/healthz") { _ in .text("ok") }
