@@ -33,7 +33,7 @@ release: deps
 # FIELDSYNC_CASES=N changes how many property cases run.
 # Two phases: first every test but the long CPU-bound seeded suites, so that servers, real
 # processes and network timeouts run on a quiet machine; then those suites, in parallel.
-# Both phases run every test; a test is never skipped.
+# Together the two phases run every test; none is skipped.
 LONG_SUITES := \.(ConvergencePropertyTests|DomainPropertyTests|SimulationTests|FuzzTests|CrashRestartTests|DistrictCSVTests)/
 test: deps
 	$(SWIFT) build --build-tests
