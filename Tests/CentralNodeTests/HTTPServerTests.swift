@@ -238,6 +238,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
             await server.stop(drainTimeout: .milliseconds(50))
             stopped.store(true, ordering: .releasing)
+            #expect(server.requestStatesAlive == 0, "a request's state outlived the stopped daemon")
         }
     }
 
