@@ -247,19 +247,8 @@ import Testing
     /// thousands in TIME_WAIT.
     static func keepBusy(port: Int, until done: borrowing Atomic<Bool>) {
         while !done.load(ordering: .acquiring) {
-            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard socketFD >= 0 else { return }
+            guard let socketFD = connectLoopback(port: port, receiveTimeoutSeconds: 2) else { usleep(5_000); continue }
             defer { close(socketFD) }
-            var timeout = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { usleep(5_000); continue }
             let request = Array("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
             var buffer = [UInt8](repeating: 0, count: 4096)
             while !done.load(ordering: .acquiring) {

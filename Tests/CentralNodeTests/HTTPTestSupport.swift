@@ -120,21 +120,9 @@ func rawExchange(port: Int, _ bytes: [UInt8]) throws -> String {
 /// Sends raw bytes and reads until the server closes the connection (or resets it), the reply
 /// passes 1 MiB, or no byte arrives for `receiveTimeoutSeconds`; `closedByServer` says which.
 func rawExchangeEnding(port: Int, _ bytes: [UInt8], receiveTimeoutSeconds: Int) throws -> (reply: String, closedByServer: Bool) {
-    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    try #require(socketFD >= 0)
+    let socketFD = try #require(connectLoopback(port: port, receiveTimeoutSeconds: receiveTimeoutSeconds),
+                                "cannot connect to 127.0.0.1:\(port)")
     defer { close(socketFD) }
-    var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
-    setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = UInt16(port).bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    try #require(connected == 0, "cannot connect to 127.0.0.1:\(port)")
     _ = bytes.withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var received: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
@@ -150,6 +138,27 @@ func rawExchangeEnding(port: Int, _ bytes: [UInt8], receiveTimeoutSeconds: Int) 
         break
     }
     return (String(decoding: received, as: UTF8.self), closedByServer)
+}
+
+/// A TCP connection to 127.0.0.1:`port` whose reads give up after `receiveTimeoutSeconds`, or
+/// nil when it cannot be made; the caller closes it.
+func connectLoopback(port: Int, receiveTimeoutSeconds: Int) -> Int32? {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socketFD >= 0 else { return nil }
+    var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
+    setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(socketFD)
+        return nil
+    }
+    return socketFD
 }
 
 /// Polls a condition every 10 ms until it holds or the timeout passes.
