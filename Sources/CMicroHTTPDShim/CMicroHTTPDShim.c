@@ -23,7 +23,7 @@ struct MHD_Daemon *fs_mhd_start_daemon(const fs_mhd_daemon_config *config) {
     const int tls = config->tls_certificate_pem != NULL && config->tls_key_pem != NULL;
     if (tls) flags |= MHD_USE_TLS;
 
-    struct MHD_OptionItem options[12];
+    struct MHD_OptionItem options[16];
     size_t count = 0;
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)config->address };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
@@ -38,11 +38,19 @@ struct MHD_Daemon *fs_mhd_start_daemon(const fs_mhd_daemon_config *config) {
         (intptr_t)config->completed_handler, config->context };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK,
         (intptr_t)config->uri_handler, config->context };
+    if (config->connection_handler != NULL) {
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+            (intptr_t)config->connection_handler, config->context };
+    }
     if (tls) {
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
             (void *)config->tls_certificate_pem };
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
             (void *)config->tls_key_pem };
+        if (config->tls_priorities != NULL) {
+            options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+                (void *)config->tls_priorities };
+        }
     }
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
@@ -77,3 +85,10 @@ int fs_mhd_connection_client_address(struct MHD_Connection *connection, char *bu
 int fs_mhd_supports_tls(void) {
     return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }
+
+int fs_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : (int)info->connect_fd;
+}
+

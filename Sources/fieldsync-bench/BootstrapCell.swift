@@ -36,7 +36,7 @@ enum BootstrapCell {
         let nodePath = scratch.newPath("node"), seederPath = scratch.newPath("seeder")
         defer { [nodePath, seederPath].forEach(scratch.remove) }
         let hub = try Hub.open(path: nodePath, schema: FieldModel.schema, options: options(seed: seed &+ 1))
-        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: hub).router.respond)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: hub).router)
         defer { SyncOverHTTP.stop(server) }
         let url = URL(string: "http://127.0.0.1:\(server.boundPort)")!
         let seeder = try FieldStore.open(path: seederPath, options: options(seed: seed &+ 2))

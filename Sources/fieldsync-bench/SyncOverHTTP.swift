@@ -18,7 +18,7 @@ enum SyncOverHTTP {
 
         init(path: String) throws {
             hub = try Hub.open(path: path, schema: try Households.replicaSchema(), options: Households.options(seed: SyncOverHTTP.seed &+ 1))
-            server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: hub).router.respond)
+            server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: hub).router)
         }
 
         func transport(for device: String) throws -> HTTPSyncTransport {

@@ -247,7 +247,7 @@ enum CentralCommands {
         configuration.libraryMessageHandler = { message in Output.log("http", ["message": message]) }
         let service = HubService(hub: hub) { message in Output.log("sync", ["message": message]) }
         let signals = ShutdownSignal()
-        let server = try HTTPServer.start(configuration, handler: service.router.respond)
+        let server = try HTTPServer.start(configuration, router: service.router)
         let scheme = cert == nil ? "http" : "https"
         let address = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(server.boundPort)"
         if json {

@@ -36,7 +36,7 @@ struct Demo {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if !keepFiles { try? FileManager.default.removeItem(at: directory) } }
         let hub = try Hub.open(path: directory.appendingPathComponent("central.db").path, schema: FieldModel.schema)
-        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: hub).router.respond)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: hub).router)
         defer {
             let stopped = DispatchSemaphore(value: 0)
             Task { await server.stop(); stopped.signal() }

@@ -12,7 +12,7 @@ struct HTTPSyncTests {
         try world.enroll("li", cells: ["C1"], index: 1)
         try world.enroll("zhao", cells: ["C1"], index: 2)
         let service = HubService(hub: world.hub)
-        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: service.router.respond)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: service.router)
         let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
         let li = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 120, backoffBaseSeconds: 0.01)
         let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 120)
@@ -80,7 +80,7 @@ struct HTTPRefusalTests {
         try world.enroll("li", cells: ["C1"], index: 1)
         var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
         configuration.bodyBytesMax = 64 * 1024
-        let server = try HTTPServer.start(configuration, handler: HubService(hub: world.hub).router.respond)
+        let server = try HTTPServer.start(configuration, router: HubService(hub: world.hub).router)
         try world.replica("li").write { try $0.insert("households", ["cell": "C1"]) }
         let good = try SyncProtocol.encode(try world.replica("li").nextSyncRequest())
         let token = world.devices["li"]!.token
@@ -114,7 +114,7 @@ struct HTTPSnapshotTests {
         try world.enroll("zhao", cells: ["C1"], index: 2)
         try world.replica("li").write { tx in for n in 0..<5 { _ = try tx.insert("households", ["cell": "C1", "head_name": .text("h\(n)")]) } }
         try world.sync("li")
-        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: HubService(hub: world.hub).router.respond)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: world.hub).router)
         let auth = ["Authorization": "Bearer \(world.devices["zhao"]!.token)"]
         let first = try await fetch(server, "/v1/snapshot?cell=C1&limit=3", headers: auth)
         #expect(first.status == 200)

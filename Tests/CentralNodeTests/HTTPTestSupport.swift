@@ -51,7 +51,7 @@ func startTestServer(
     configuration.threadCount = 4
     configuration.connectionTimeoutSeconds = 10
     configure(&configuration)
-    return try HTTPServer.start(configuration, handler: router.respond(to:))
+    return try HTTPServer.start(configuration, router: router)
 }
 
 /// A response as the tests look at it.

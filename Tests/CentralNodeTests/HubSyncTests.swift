@@ -113,7 +113,7 @@ struct HubSyncTests {
         #expect(try world.replica("wang").digest() == world.hub.replica.digest())
     }
 
-    @Test func devicesPullOnlyTheirCellsAndCannotWriteOthers() throws {
+    @Test func devicesPullOnlyTheirCellsAndWritesElsewhereAreHeldForOperators() throws {
         var world = try World()
         try world.enroll("li", cells: ["C1"], index: 1)
         try world.enroll("zhao", cells: ["C2"], index: 2)
@@ -123,38 +123,49 @@ struct HubSyncTests {
             try tx.insert("households", ["cell": "C2", "head_name": "zhao's"])
             try tx.insert("households", ["cell": "C1", "head_name": "intruder"])   // a cell zhao does not serve
         }
-        let hubBefore = try world.hub.replica.digest()
         let zhaoSync = try world.sync("zhao")
-        // The batch is refused whole and says why; zhao keeps both ops queued, and still pulled.
-        #expect(zhaoSync.refusal?.status == 422)
-        #expect(zhaoSync.refusal?.code == "outOfScope")
-        #expect(zhaoSync.refusal?.message.contains("cell C1, which device zhao does not serve") == true
-                || zhaoSync.refusal?.message.contains("to cell C1") == true)
-        #expect(try world.replica("zhao").unsyncedCount() == 2)
-        #expect(try world.hub.replica.digest() == hubBefore)
-        // Pull filtering: zhao never receives li's cell, li never receives zhao's.
-        #expect(try world.replica("zhao").records("households", cell: "C1").map { $0["head_name"] } == ["intruder"])
+        // The operation into a cell zhao never served is held for the operators, and says why;
+        // it does not block zhao's other work, which goes through.
+        #expect(zhaoSync.refusal == nil && zhaoSync.unsynced == 0)
+        #expect(zhaoSync.held.map(\.reason) == ["outOfScope"])
+        #expect(zhaoSync.held.first?.detail?.contains("to cell C1, which device zhao does not serve") == true)
+        #expect(try world.hub.replica.records("households", cell: "C1").map { $0["head_name"] } == ["mine"])
+        #expect(try world.hub.replica.records("households", cell: "C2").map { $0["head_name"] } == ["zhao's"])
+        let queued = try world.hub.reviewItems(kind: .quarantine)
+        #expect(queued.map(\.held?.reason) == [.outOfScope])
+        // Pull filtering: li never receives zhao's cell, nor the held record.
         try world.sync("li")
         #expect(try world.replica("li").records("households").map { $0["head_name"] } == ["mine"])
-        // An operator gives zhao cell C1: the queued work goes through, and C1 comes down.
+        // An operator releases the held record and gives zhao cell C1: both devices hold it.
+        try world.hub.release(try #require(queued.first?.held?.operation.id), actor: "operator-1")
         try world.hub.setCells(device: "zhao", cells: ["C1", "C2"], actor: "operator-1")
+        try world.sync("li")
         let retry = try world.sync("zhao")
         #expect(retry.refusal == nil && retry.unsynced == 0)
+        #expect(Set(try world.replica("li").records("households").map { $0["head_name"] }) == ["mine", "intruder"])
         #expect(try world.replica("zhao").digest() == world.hub.replica.digest())
     }
 
-    @Test func pushesThatBreakTheSchemaAreRefusedWholeAndChangeNothing() throws {
+    @Test func anOperationThatBreaksTheSchemaIsHeldAndTheDeviceGoesOn() throws {
         var world = try World()
         try world.enroll("li", cells: ["C1"], index: 1)
         let good = try world.replica("li").write { try $0.insert("households", ["cell": "C1"]) }
         let bad = Op(id: OpID(replica: world.replica("li").id, seq: 2), hlc: HLCTimestamp(millis: UInt64(HubSyncTests.epoch), counter: 9),
                      collection: "households", entity: good, assignments: [Assignment(field: "no_such_field", change: .set(1, prev: []))])
         let request = SyncRequest(device: world.replica("li").id, cursors: [:], push: try world.replica("li").outbox() + [bad])
-        let error = #expect(throws: HubRefusal.self) { try world.hub.handle(request, token: world.devices["li"]!.token) }
-        #expect(error?.status == 422 && error?.code == "unknownSchema")
-        #expect(error?.message.contains("no_such_field") == true)
-        #expect(try world.hub.replica.records("households").isEmpty)
-        #expect(try world.hub.replica.quarantined().isEmpty)
+        let response = try world.hub.handle(request, token: world.devices["li"]!.token)
+        // Acknowledged (the device stops pushing it), listed with the reason, never applied.
+        #expect(response.acceptedThroughSeq == 2)
+        #expect(response.held.map(\.op) == [bad.id] && response.held.first?.reason == "unknownSchema")
+        #expect(response.held.first?.detail?.contains("no_such_field") == true)
+        #expect(try world.hub.replica.records("households").map(\.id) == [good])
+        #expect(try world.hub.replica.quarantined().map(\.operation.id) == [bad.id])
+        // The next operation of the device goes through as usual.
+        let next = Op(id: OpID(replica: world.replica("li").id, seq: 3), hlc: HLCTimestamp(millis: UInt64(HubSyncTests.epoch), counter: 10),
+                      collection: "households", entity: good, assignments: [Assignment(field: "head_name", change: .set("after", prev: []))])
+        let later = try world.hub.handle(SyncRequest(device: world.replica("li").id, cursors: [:], push: [next]), token: world.devices["li"]!.token)
+        #expect(later.acceptedThroughSeq == 3 && later.held.isEmpty)
+        #expect(try world.hub.replica.record("households", good)?["head_name"] == "after")
     }
 
     @Test func aRevokedDeviceIsRefusedAndItsLaterWritesReachNoOne() throws {

@@ -32,9 +32,13 @@ typedef struct fs_mhd_daemon_config {
     /// Called with the raw request URI (path and query) before anything else; its result
     /// becomes the request's con_cls, which the completed handler always receives.
     void *(*uri_handler)(void *context, const char *uri, struct MHD_Connection *connection);
-    /// The context (cls) for access_handler, completed_handler and uri_handler.
+    /// Called when a connection is accepted and again just before its socket is closed.
+    MHD_NotifyConnectionCallback connection_handler;
+    /// The context (cls) for access_handler, completed_handler, uri_handler and connection_handler.
     void *context;
     const fs_mhd_logger *logger;
+    /// A GnuTLS priority string for HTTPS (NULL: the library's default). Parsed at start.
+    const char *tls_priorities;
 } fs_mhd_daemon_config;
 
 /// Starts a daemon in thread-pool mode with internal poll() polling. NULL on failure
@@ -50,5 +54,8 @@ int fs_mhd_connection_client_address(struct MHD_Connection *connection, char *bu
 
 /// Whether this libmicrohttpd build supports TLS (GnuTLS).
 int fs_mhd_supports_tls(void);
+
+/// The connection's socket, -1 if unknown.
+int fs_mhd_connection_fd(struct MHD_Connection *connection);
 
 #endif

@@ -31,8 +31,24 @@ func httpCompletedCallback(
     conCls.pointee = nil
     Unmanaged<RequestState>.fromOpaque(raw).release()
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    if let connection { context.warden.requestEnded(UInt(bitPattern: connection)) }
     context.requestStatesAlive.subtract(1, ordering: .relaxed)
     context.requestsInFlight.subtract(1, ordering: .releasing)
+}
+
+/// Runs when a connection is accepted and again just before its socket is closed.
+func httpConnectionCallback(
+    cls: UnsafeMutableRawPointer?, connection: OpaquePointer?, socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+    event: MHD_ConnectionNotificationCode
+) {
+    guard let cls, let connection else { return }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let key = UInt(bitPattern: connection)
+    if event == .CONNECTION_NOTIFY_STARTED {
+        context.warden.opened(key, socket: fs_mhd_connection_fd(connection), address: clientAddress(connection))
+    } else {
+        context.warden.closed(key)
+    }
 }
 
 /// Called after the headers, once per chunk of body, and once more when the body is complete.
@@ -45,6 +61,7 @@ func httpAccessCallback(
     guard let cls, let connection, let uploadDataSize, let raw = conCls?.pointee else { return .NO }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(raw).takeUnretainedValue()
+    let key = UInt(bitPattern: connection)
     if state.responseQueued {
         uploadDataSize.pointee = 0  // body after an early answer is dropped
         return .YES
@@ -55,28 +72,24 @@ func httpAccessCallback(
         state.headersSeen = true
         let headers = connectionHeaders(connection)
         state.headers = headers
-        let headerBytes = state.rawURI.utf8.count + methodName.utf8.count
-            + headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        if headerBytes > context.headerBytesMax {
-            return queue(.error(.headerFieldsTooLarge, code: "headersTooLarge",
-                                message: "request line and headers are \(headerBytes) bytes; the limit is \(context.headerBytesMax)"),
-                         state: state, connection: connection, context: context, forceClose: true)
+        let head = HTTPRequestHead(method: methodName, path: url.map { String(cString: $0) } ?? "/", query: state.rawQuery,
+                                   headers: headers, remoteAddress: clientAddress(connection))
+        // Everything a request can be refused for without its body is judged now, so that a
+        // refused body is never read, let alone parsed.
+        if let refusal = earlyRefusal(head, version: version.map { String(cString: $0) } ?? "", state: state, context: context) {
+            context.warden.lingerOnClose(key)
+            return queue(refusal, state: state, connection: connection, context: context, forceClose: true)
         }
-        // libmicrohttpd stops reading the body of a POST or PUT answered now; for other methods
-        // the body is read and dropped below.
-        if let length = headers["Content-Length"].flatMap(Int.init), length > 0 {
-            if length > context.bodyBytesMax, methodName == "POST" || methodName == "PUT" {
-                return queue(bodyTooLarge(length, context), state: state, connection: connection,
-                             context: context, forceClose: true)
-            }
-            state.body.reserveCapacity(min(length, context.bodyBytesMax))
-        }
+        let declared = headers["Content-Length"].flatMap { Int($0.trimmingCharacters(in: [" ", "\t"])) } ?? 0
+        if declared > 0 { state.body.reserveCapacity(min(declared, context.bodyBytesMax)) }
+        context.warden.headersReceived(key, bodyExpected: declared > 0 || headers["Transfer-Encoding"] != nil)
         return .YES
     }
 
     let chunkBytes = uploadDataSize.pointee
     if chunkBytes > 0 {
         uploadDataSize.pointee = 0
+        context.warden.bodyReceived(key, bytes: chunkBytes)
         if state.isOverBodyLimit || state.body.count + chunkBytes > context.bodyBytesMax {
             state.bodyBytesDropped += chunkBytes
             return state.bodyBytesDropped > overLimitDrainBytesMax ? .NO : .YES
@@ -87,6 +100,7 @@ func httpAccessCallback(
         return .YES
     }
 
+    context.warden.bodyComplete(key)
     if state.isOverBodyLimit {
         return queue(bodyTooLarge(state.body.count + state.bodyBytesDropped, context), state: state,
                      connection: connection, context: context, forceClose: true)
@@ -100,7 +114,29 @@ func httpAccessCallback(
         remoteAddress: clientAddress(connection))
     state.body = Data()
     let response = context.handler(request)
-    return queue(response, state: state, connection: connection, context: context, forceClose: false)
+    return queue(response, state: state, connection: connection, context: context, forceClose: state.closeAfterResponse)
+}
+
+/// Why a request is answered from its head alone, in this order: its framing (smuggling), the
+/// size of its headers, the route and the route's preflight check (a token, say), the declared
+/// size of its body. nil: read the body.
+private func earlyRefusal(_ head: HTTPRequestHead, version: String, state: RequestState, context: ServerContext) -> HTTPResponse? {
+    switch RequestFraming.judge(version: version, headers: head.headers) {
+    case .ok: break
+    case .closeAfterResponse: state.closeAfterResponse = true
+    case .refuse(let status, let code, let message): return .error(HTTPStatus(status), code: code, message: message)
+    }
+    let headerBytes = state.rawURI.utf8.count + head.method.utf8.count
+        + head.headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+    if headerBytes > context.headerBytesMax {
+        return .error(.headerFieldsTooLarge, code: "headersTooLarge",
+                      message: "request line and headers are \(headerBytes) bytes; the limit is \(context.headerBytesMax)")
+    }
+    if let refusal = context.preflight?(head) { return refusal }
+    if let length = head.headers["Content-Length"].flatMap({ Int($0.trimmingCharacters(in: [" ", "\t"])) }), length > context.bodyBytesMax {
+        return bodyTooLarge(length, context)
+    }
+    return nil
 }
 
 private func bodyTooLarge(_ bytes: Int, _ context: ServerContext) -> HTTPResponse {

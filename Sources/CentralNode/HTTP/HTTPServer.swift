@@ -11,7 +11,7 @@ import Glibc
 ///
 ///     var router = Router()
 ///     router.add("GET", "/healthz") { _ in .text("ok") }
-///     let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), handler: router.respond(to:))
+///     let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: router)
 ///     print("listening on port \(server.boundPort)")
 ///     await server.stop()
 ///
@@ -39,8 +39,16 @@ public final class HTTPServer: Sendable {
         self.running = Mutex(running)
     }
 
+    /// A server for a router: its routes' preflight checks run once a request's headers are in,
+    /// before the body is read.
+    public static func start(_ configuration: Configuration, router: Router) throws -> HTTPServer {
+        try start(configuration, handler: router.respond(to:), preflight: router.preflight)
+    }
+
     /// Binds, starts the thread pool and returns a server that is accepting connections.
-    public static func start(_ configuration: Configuration, handler: @escaping HTTPHandler) throws -> HTTPServer {
+    /// `preflight` judges each request from its head, before any of its body is read.
+    public static func start(_ configuration: Configuration, handler: @escaping HTTPHandler,
+                             preflight: HTTPPreflight? = nil) throws -> HTTPServer {
         try configuration.validate()
         if configuration.tls != nil && fs_mhd_supports_tls() == 0 {
             throw HTTPServerError(.tlsUnsupported, "this libmicrohttpd was built without TLS; HTTPS is unavailable")
@@ -48,13 +56,14 @@ public final class HTTPServer: Sendable {
         let address = try SocketAddress(host: configuration.host, port: configuration.port)
         let tls = try configuration.tls.map(TLSCredentials.init)
 
-        let context = ServerContext(configuration: configuration, handler: handler)
+        let context = ServerContext(configuration: configuration, handler: handler, preflight: preflight)
         let contextReference = Unmanaged.passRetained(context)
         let cls = contextReference.toOpaque()
         let logger = UnsafeMutablePointer<fs_mhd_logger>.allocate(capacity: 1)
         logger.initialize(to: fs_mhd_logger(function: httpLogCallback, context: cls))
 
-        let daemon = address.withSockaddrPointer { sockaddr in
+        // GnuTLS parses the priority string while the daemon starts; it need not outlive this call.
+        let daemon = address.withSockaddrPointer { sockaddr in Configuration.TLS.priorities.withCString { priorities in
             var daemonConfiguration = fs_mhd_daemon_config(
                 address: sockaddr,
                 thread_pool_size: UInt32(configuration.threadCount),
@@ -66,12 +75,15 @@ public final class HTTPServer: Sendable {
                 access_handler: httpAccessCallback,
                 completed_handler: httpCompletedCallback,
                 uri_handler: httpURICallback,
+                connection_handler: httpConnectionCallback,
                 context: cls,
-                logger: logger)
+                logger: logger,
+                tls_priorities: tls == nil ? nil : priorities)
             return fs_mhd_start_daemon(&daemonConfiguration)
-        }
+        } }
         let messages = context.finishStartup()
         guard let daemon else {
+            context.warden.stop()
             logger.deallocate()
             tls?.release()
             contextReference.release()
@@ -127,6 +139,15 @@ public final class HTTPServer: Sendable {
 
     var isDraining: Bool { context.isDraining.load(ordering: .relaxed) }
 
+    /// Connections the server cut for being slow or idle, by reason (tests and metrics).
+    var connectionsCut: [ConnectionWarden.Cut: Int] { context.warden.cuts }
+
+    /// Connections open now, as the server tracks them (tests).
+    var connectionsOpen: Int { context.warden.connectionsTracked }
+
+    /// Connections drained after an answer sent before their body was read (tests).
+    var connectionsLingered: Int { context.warden.lingered }
+
     /// Set by `stop` when its drain wait ends, before it stops the daemon (tests).
     var requestsAbandonedAtStop: Int? {
         let count = context.requestsAbandonedAtStop.load(ordering: .acquiring)
@@ -154,6 +175,7 @@ public final class HTTPServer: Sendable {
             context.isDraining.store(true, ordering: .relaxed)
             // Joins the pool threads; no callback runs after this returns.
             MHD_stop_daemon(stopping.daemon)
+            context.warden.stop()
             if let listenSocket = stopping.quiescedListenSocket { _ = Glibc.close(listenSocket) }
             stopping.logger.deallocate()
             stopping.tls?.release()

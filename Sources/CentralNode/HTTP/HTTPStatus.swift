@@ -23,5 +23,6 @@ public struct HTTPStatus: Hashable, Sendable {
     public static let tooManyRequests = HTTPStatus(429)
     public static let headerFieldsTooLarge = HTTPStatus(431)
     public static let internalServerError = HTTPStatus(500)
+    public static let notImplemented = HTTPStatus(501)
     public static let serviceUnavailable = HTTPStatus(503)
 }

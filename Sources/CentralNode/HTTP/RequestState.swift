@@ -13,6 +13,9 @@ final class RequestState {
     var body = Data()
     /// Bytes received beyond `bodyBytesMax`; they are read and dropped until the drain cap.
     var bodyBytesDropped = 0
+    /// The request's framing asks for the connection to close after the response
+    /// (`RequestFraming.closeAfterResponse`).
+    var closeAfterResponse = false
 
     init(rawURI: String) {
         self.rawURI = rawURI

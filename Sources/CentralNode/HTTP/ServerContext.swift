@@ -7,6 +7,9 @@ import Synchronization
 /// `MHD_stop_daemon` has returned, after which no callback can run.
 final class ServerContext: Sendable {
     let handler: HTTPHandler
+    /// Judges a request once its headers are in, before its body is read (nil: none).
+    let preflight: HTTPPreflight?
+    let warden: ConnectionWarden
     let bodyBytesMax: Int
     let headerBytesMax: Int
     let libraryMessageHandler: (@Sendable (String) -> Void)?
@@ -22,8 +25,10 @@ final class ServerContext: Sendable {
     /// Messages logged while the daemon starts, to explain a failure; nil once it runs.
     private let startupMessages = Mutex<[String]?>([])
 
-    init(configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler) {
+    init(configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler, preflight: HTTPPreflight?) {
         self.handler = handler
+        self.preflight = preflight
+        self.warden = ConnectionWarden(configuration.wardenLimits)
         self.bodyBytesMax = configuration.bodyBytesMax
         self.headerBytesMax = configuration.headerBytesMax
         self.libraryMessageHandler = configuration.libraryMessageHandler

@@ -16,6 +16,7 @@ extension Hub {
     /// Answers one exchange: stores the pushed operations (applied, or held in quarantine with a
     /// reason), then returns the next page of the device's cells, all in one transaction.
     public func handle(_ request: SyncRequest, token: String) throws -> SyncResponse {
+        let request = try Self.withCanonicalCells(request)
         try Self.checkPush(request)
         return try replica.centralTransaction { access in
             let device = try Self.authenticate(token: token, replica: request.device, access: access)
@@ -28,8 +29,9 @@ extension Hub {
     /// current at. A client that assembles pages continues with the log after the first page's
     /// `cseq`; later pages' `covers` make the overlap duplicates (the sync exchange does this
     /// itself).
-    public func snapshot(cell: String, after: String?, limit: Int = SyncProtocol.pageOpsMax, token: String) throws -> CellSnapshot {
-        try replica.centralTransaction { access in
+    public func snapshot(cell name: String, after: String?, limit: Int = SyncProtocol.pageOpsMax, token: String) throws -> CellSnapshot {
+        let cell = Self.cellName(name)
+        return try replica.centralTransaction { access in
             let device = try Self.authenticate(token: token, replica: nil, access: access)
             guard cell.isEmpty || device.cells.contains(cell) else {
                 throw HubRefusal(403, "outOfScope", "device \(device.name) does not serve cell \(cell); ask an operator to assign it")
@@ -45,9 +47,10 @@ extension Hub {
     /// when it has never synced (its replica id is not bound yet).
     public func importBundle(_ data: Data, device name: String? = nil, actor: String) throws -> (response: SyncResponse, reply: Data) {
         let (header, contents) = try Bundle.decode(data)
-        guard case .devicePush(let request) = contents else {
+        guard case .devicePush(let pushed) = contents else {
             throw SyncError(.invalidInput, "this is a \(header.kind.rawValue) bundle, made by the central node for a device; import it on the device")
         }
+        let request = try Self.withCanonicalCells(pushed)
         try Self.checkPush(request, limit: Bundle.opsMax)
         let response = try replica.centralTransaction { access in
             let device = try Self.identify(replica: request.device, name: name, access: access)
@@ -75,6 +78,27 @@ extension Hub {
         return try Bundle.encode(.centralPull(device: target, response), createdMillis: response.serverTimeMillis)
     }
 
+    /// A request's cells read as the node reads every cell name (`Hub.cellName`), so that a
+    /// client's `js0401` is the node's `JS-0401`; a name given twice with two values is refused.
+    static func withCanonicalCells(_ request: SyncRequest) throws -> SyncRequest {
+        func canonical<V: Equatable>(_ map: [String: V], _ what: String) throws -> [String: V] {
+            var result: [String: V] = [:]
+            for (name, value) in map {
+                let cell = cellName(name)
+                if let other = result[cell], other != value {
+                    throw SyncError(.invalidInput, "\(what) names cell \(cell.prefix(64)) twice, with different values; send each cell once")
+                }
+                result[cell] = value
+            }
+            return result
+        }
+        var request = request
+        request.cursors = try canonical(request.cursors, "cursors")
+        request.digests = try request.digests.map { try canonical($0, "digests") }
+        request.snapshots = try request.snapshots.map { try canonical($0, "snapshots") }
+        return request
+    }
+
     /// A request pushes at most `SyncProtocol.pushOpsMax` operations; a bundle `Bundle.opsMax`.
     private static func checkPush(_ request: SyncRequest, limit: Int = SyncProtocol.pushOpsMax) throws {
         guard request.push.count <= limit else {
@@ -95,19 +119,19 @@ extension Hub {
         let now = access.nowMillis
         let pageMax = asBundle ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
 
-        // Push: store every operation, in sequence order.
+        // Push: the device's operations in sequence order, each applied or held, so that a
+        // snapshot's covers are exact and `acceptedThroughSeq` means every one through it.
         var held: [SyncResponse.Held] = []
         var stored: [Op] = []
-        for op in request.push.sorted(by: { $0.id.seq < $1.id.seq }) {
-            // Stored before (applied, or held and since released or discarded by an operator):
-            // a late copy (a bundle carried late) must not bring it back.
-            guard op.id.seq > device.acceptedSeq else { continue }
-            if let reason = try Self.store(op, device: device, access: access) {
-                held.append(.init(op: op.id, reason: reason))
-            } else {
-                stored.append(op)
+        for (op, isNew) in try Self.pushInSequence(request.push, device: device, access: access) {
+            if isNew {
+                if let verdict = try Self.store(op, device: device, access: access) {
+                    held.append(verdict)
+                } else {
+                    stored.append(op)
+                }
             }
-            if op.id.seq == device.acceptedSeq + 1 { device.acceptedSeq = op.id.seq }
+            device.acceptedSeq = op.id.seq
         }
         try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
             .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
@@ -197,6 +221,42 @@ extension Hub {
                             cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync, snapshots: snapshots)
     }
 
+    /// The pushed operations past the last one the node stored for this device, in sequence
+    /// order, each with whether the node still has to store it. Refuses the whole push (nothing
+    /// stored) when they do not continue the device's sequence without a gap, or when an
+    /// operation reuses the id of one the node holds with other content.
+    private static func pushInSequence(_ push: [Op], device: Device, access: CentralAccess) throws -> [(op: Op, isNew: Bool)] {
+        var bySeq: [UInt64: Op] = [:]
+        for op in push {
+            if let other = bySeq[op.id.seq], other != op {
+                throw HubRefusal(422, "invalid", "this push carries operation \(op.id) twice, with different content. Nothing from this push was stored")
+            }
+            bySeq[op.id.seq] = op
+        }
+        var sequence: [(op: Op, isNew: Bool)] = []
+        for seq in bySeq.keys.sorted() {
+            let op = bySeq[seq]!
+            if let differs = try access.storedDiffers(from: op) {
+                guard !differs else {
+                    throw HubRefusal(422, "invalid", "operation \(op.id) was stored here before with other content: this device reuses sequence numbers (a replica file restored from a backup or copied from another device?). Nothing from this push was stored; ask an operator to enroll the device again with a new replica file")
+                }
+                if seq > device.acceptedSeq { sequence.append((op, false)) }
+            } else if seq > device.acceptedSeq {
+                sequence.append((op, true))
+            }
+            // At or below the accepted number and not here: held and since released or
+            // discarded by an operator. A late copy (a bundle carried late) must not bring it back.
+        }
+        var expected = device.acceptedSeq + 1
+        for (op, _) in sequence {
+            guard op.id.seq == expected else {
+                throw HubRefusal(422, "sequenceGap", "operation \(op.id) comes before operation \(expected) of this device reached the central node, which stores a device's operations in sequence order (it has them through \(expected - 1)): push the oldest unacknowledged operations first. Nothing from this push was stored")
+            }
+            expected += 1
+        }
+        return sequence
+    }
+
     /// Finds a device for a bundle: by its bound replica id, or by name (binding the replica).
     private static func identify(replica: ReplicaID?, name: String?, access: CentralAccess) throws -> Device {
         var found: String?
@@ -216,7 +276,7 @@ extension Hub {
                 if let replica, existing != replica { throw SyncError(.invalidInput, "device \(name) syncs as another replica; this bundle is not from it") }
                 bound = existing
             } else if let replica {
-                try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
+                try bind(replica, to: name, access: access)
                 bound = replica
             }
             found = name
@@ -242,42 +302,66 @@ extension Hub {
         return Device(name: name, replica: replica, acceptedSeq: accepted, cells: cells, everServed: ever)
     }
 
+    /// A token's device as stored: name, bound replica, revoked. Throws `unknownToken`.
+    private static func tokenRow(_ token: String, db: Connection) throws -> (name: String, replica: ReplicaID?, revoked: Bool) {
+        let unknown = HubRefusal(401, "unknownToken", "this device's token is not known here: enroll the device again with a new token from an operator")
+        // A token is 64 hex digits; anything much longer is not worth hashing.
+        guard token.utf8.count <= 256 else { throw unknown }
+        let select = try db.cached("SELECT name, replica, revoked, token_hash FROM central_device WHERE token_hash = ?")
+        defer { select.reset() }
+        try select.bind([.blob(hash(token))])
+        guard try select.step() else { throw unknown }
+        // The lookup is by hash; compare again in constant time so that no timing depends on
+        // how much of a guessed token matched.
+        guard constantTimeEqual(select.bytes(at: 3), hash(token)) else { throw unknown }
+        return (select.text(at: 0), select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1)), select.int64(at: 2) != 0)
+    }
+
+    /// Refuses a token that is unknown or revoked, reading only (no write lock): the HTTP layer
+    /// calls it once the headers are in, before it reads or parses a body.
+    public func checkToken(_ token: String) throws {
+        let row = try replica.withConnection { try Self.tokenRow(token, db: $0) }
+        guard !row.revoked else {
+            throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
+        }
+    }
+
     /// The device a token belongs to. With `replica`, the token is bound to it at first use and
     /// refused for any other.
     private static func authenticate(token: String, replica: ReplicaID?, access: CentralAccess) throws -> Device {
-        let select = try access.db.cached("SELECT name, replica, revoked, token_hash FROM central_device WHERE token_hash = ?")
-        defer { select.reset() }
-        try select.bind([.blob(hash(token))])
-        guard try select.step() else {
-            throw HubRefusal(401, "unknownToken", "this device's token is not known here: enroll the device again with a new token from an operator")
+        let row = try tokenRow(token, db: access.db)
+        guard !row.revoked else {
+            throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
         }
-        let name = select.text(at: 0)
-        // The lookup is by hash; compare again in constant time so that no timing depends on
-        // how much of a guessed token matched.
-        guard constantTimeEqual(select.bytes(at: 3), hash(token)) else {
-            throw HubRefusal(401, "unknownToken", "this device's token is not known here: enroll the device again with a new token from an operator")
-        }
-        let bound = select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1))
-        let revoked = select.int64(at: 2) != 0
-        select.reset()
-        guard !revoked else {
-            throw HubRefusal(401, "revoked", "device \(name) was revoked by an operator; it can no longer sync")
-        }
-        guard let replica else { return try loadDevice(name, replica: bound, access: access) }
-        if let bound, bound != replica {
+        guard let replica else { return try loadDevice(row.name, replica: row.replica, access: access) }
+        if let bound = row.replica, bound != replica {
             throw HubRefusal(403, "tokenInUse", "this token belongs to another replica (\(bound.hex.prefix(8))…): enroll this device with its own token")
         }
-        if bound == nil {
-            try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
-        }
-        return try loadDevice(name, replica: replica, access: access)
+        if row.replica == nil { try bind(replica, to: row.name, access: access) }
+        return try loadDevice(row.name, replica: replica, access: access)
     }
 
-    /// Stores one pushed operation. Returns the reason when it is held in quarantine (clock
-    /// drift: listed for operators, acknowledged to the device); throws a refusal of the whole
-    /// batch when it is out of scope or breaks the schema (the device keeps it queued).
-    private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> String? {
-        if try access.isStored(op.id) { return nil }
+    /// Binds a device's token to the replica id it first syncs with, unless that id is not the
+    /// caller's to take: the central node's own (its operations would be logged as the node's),
+    /// another device's, or one whose operations already reached the node.
+    private static func bind(_ replica: ReplicaID, to name: String, access: CentralAccess) throws {
+        let advice = "a device syncs with the replica id of its own replica file; set the device up again (`fieldsync device init`) with a new token from an operator"
+        guard replica != access.localReplica else {
+            throw HubRefusal(403, "tokenInUse", "replica \(replica.hex.prefix(8))… is the central node's own: \(advice)")
+        }
+        if let other = try access.db.scalar("SELECT name FROM central_device WHERE replica = ?", [.blob(replica.bytes)])?.text {
+            throw HubRefusal(403, "tokenInUse", "replica \(replica.hex.prefix(8))… already syncs as device \(other): \(advice)")
+        }
+        guard try !access.knows(replica: replica) else {
+            throw HubRefusal(403, "tokenInUse", "operations of replica \(replica.hex.prefix(8))… already reached the central node from elsewhere: \(advice)")
+        }
+        try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
+    }
+
+    /// Stores one pushed operation: applied and logged (nil), or held in quarantine with the
+    /// reason, listed for operators and acknowledged to the device (never a refusal of the whole
+    /// push: one operation the node will not apply must not block every later one).
+    private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> SyncResponse.Held? {
         let before: String?
         var assignsCell = false
         if case .some(.some(let cellField)) = access.cellField(of: op.collection) {
@@ -287,34 +371,27 @@ extension Hub {
                 return nil
             }.first
             assignsCell = assigned != nil
-            let refusal: String?
+            var outOfScope: String?
             if let before, !device.everServed.contains(before) {
-                // The record moved to a cell this device never served while it edited it offline:
-                // the edit is held for the operators (nothing lost) instead of blocking every later push.
-                try access.hold(op, reason: .outOfScope, detail: "record \(op.collection)/\(op.entity) is in cell \(before), which device \(device.name) does not serve")
-                return QuarantineReason.outOfScope.rawValue
+                // The record moved to a cell this device never served while it edited it offline.
+                outOfScope = "record \(op.collection)/\(op.entity) is in cell \(before), which device \(device.name) does not serve"
             } else if let assigned, !device.everServed.contains(assigned) {
-                refusal = "operation \(op.id) moves \(op.collection)/\(op.entity) to cell \(assigned), which device \(device.name) does not serve"
+                outOfScope = "moves \(op.collection)/\(op.entity) to cell \(assigned.prefix(64)), which device \(device.name) does not serve; an operator may release it"
             } else if before == nil && assigned == nil {
-                // An edit of a record this node does not have (its creation is held, or was
-                // discarded): held for the operators instead of blocking every later push.
-                try access.hold(op, reason: .outOfScope, detail: "edits \(op.collection)/\(op.entity), which this node does not have (its creation was held or discarded)")
-                return QuarantineReason.outOfScope.rawValue
-            } else {
-                refusal = nil
+                // An edit of a record this node does not have (its creation is held, or was discarded).
+                outOfScope = "edits \(op.collection)/\(op.entity), which this node does not have (its creation was held or discarded)"
             }
-            if let refusal {
-                throw HubRefusal(422, "outOfScope", refusal + "; ask an operator to assign the cell. Nothing from this batch was stored")
+            if let outOfScope {
+                try access.hold(op, reason: .outOfScope, detail: outOfScope)
+                return .init(op: op.id, reason: QuarantineReason.outOfScope.rawValue, detail: outOfScope)
             }
         } else {
             before = nil
         }
         switch try access.apply(op) {
         case .duplicate: return nil
-        case .quarantined(.clockDrift): return QuarantineReason.clockDrift.rawValue
         case .quarantined(let reason):
-            let detail = try access.quarantineDetail(op.id) ?? reason.rawValue
-            throw HubRefusal(422, reason.rawValue, "operation \(op.id) was refused: \(detail). Nothing from this batch was stored")
+            return .init(op: op.id, reason: reason.rawValue, detail: try access.quarantineDetail(op.id))
         case .applied:
             try log(op, before: before, assignsCell: assignsCell, access: access)
             return nil

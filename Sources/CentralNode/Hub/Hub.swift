@@ -1,3 +1,4 @@
+import FieldKit
 import Foundation
 import SyncKit
 
@@ -116,8 +117,16 @@ public final class Hub: Sendable {
         }
     }
 
+    /// A cell name as the node reads it wherever it comes from (the CLI, an HTTP query, a sync
+    /// request): a grid cell in any spelling FieldKit reads (`js0401`, full-width, hyphen
+    /// optional) in its canonical form (`JS-0401`); any other name trimmed, as given.
+    public static func cellName(_ name: String) -> String {
+        if let cell = try? GridCell(parsing: name) { return cell.id }
+        return name.trimmingCharacters(in: .whitespaces)
+    }
+
     static func checkCells(_ cells: [String]) throws -> [String] {
-        let unique = Array(Set(cells.map { $0.trimmingCharacters(in: .whitespaces) })).sorted()
+        let unique = Array(Set(cells.map(cellName))).sorted()
         guard !unique.isEmpty, unique.count <= cellsPerDeviceMax else {
             throw SyncError(.invalidInput, "a device serves 1 to \(cellsPerDeviceMax) cells; got \(unique.count)")
         }

@@ -22,9 +22,11 @@ public struct HubService: Sendable {
         self.log = log
     }
 
+    /// The API's routes. The two device routes check the bearer token once the headers are in,
+    /// so a request without a valid token never has its body read or parsed.
     public var router: Router {
         var router = Router()
-        router.add("POST", "/v1/sync") { request in
+        router.add("POST", "/v1/sync", preflight: { self.authorize($0, route: "/v1/sync") }) { request in
             let started = ContinuousClock.now
             let (response, ops, code) = self.sync(request)
             let elapsed = ContinuousClock.now - started
@@ -32,7 +34,7 @@ public struct HubService: Sendable {
             self.metrics.record(route: "/v1/sync", status: response.status.code, seconds: seconds, opsIngested: ops, errorCode: code)
             return response
         }
-        router.add("GET", "/v1/snapshot") { request in
+        router.add("GET", "/v1/snapshot", preflight: { self.authorize($0, route: "/v1/snapshot") }) { request in
             let started = ContinuousClock.now
             let (response, code) = self.snapshot(request)
             let elapsed = ContinuousClock.now - started
@@ -51,12 +53,36 @@ public struct HubService: Sendable {
         return router
     }
 
-    /// Answers one sync; also returns the operations stored and the error code, for metrics.
-    func sync(_ http: HTTPRequest) -> (HTTPResponse, Int, String?) {
-        guard let token = Self.bearer(http) else {
-            return (Self.reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\""), 0, "unknownToken")
+    /// Refuses a request of a device route without a known, unrevoked token (nil: let it in).
+    /// Counted in the metrics here, since a refused request never reaches its handler.
+    func authorize(_ head: HTTPRequestHead, route: String) -> HTTPResponse? {
+        let refusal: (HTTPResponse, String)
+        if let token = Self.bearer(head.headers) {
+            do {
+                try hub.checkToken(token)
+                return nil
+            } catch let error as HubRefusal {
+                refusal = (.json(error.reply, status: HTTPStatus(error.status)), error.reply.code)
+            } catch {
+                log("token check failed: \(type(of: error))")
+                refusal = (Self.reply(.internalServerError, "internal", "the central node failed to check the token; try again later"), "internal")
+            }
+        } else {
+            refusal = (Self.missingToken, "unknownToken")
         }
+        log("\(route) refused before its body: \(refusal.1)")
+        metrics.record(route: route, status: refusal.0.status.code, seconds: 0, errorCode: refusal.1)
+        return refusal.0
+    }
+
+    private static let missingToken = reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\"")
+
+    /// Answers one sync; also returns the operations stored and the error code, for metrics.
+    /// The token is checked before the body is parsed.
+    func sync(_ http: HTTPRequest) -> (HTTPResponse, Int, String?) {
+        guard let token = Self.bearer(http.headers) else { return (Self.missingToken, 0, "unknownToken") }
         do {
+            try hub.checkToken(token)
             let request = try SyncProtocol.decode(SyncRequest.self, from: http.body)
             let response = try hub.handle(request, token: token)
             let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
@@ -77,9 +103,7 @@ public struct HubService: Sendable {
 
     /// Answers one snapshot page; also returns the error code, for metrics.
     func snapshot(_ http: HTTPRequest) -> (HTTPResponse, String?) {
-        guard let token = Self.bearer(http) else {
-            return (Self.reply(.unauthorized, "unknownToken", "send the device's token as \"Authorization: Bearer <token>\""), "unknownToken")
-        }
+        guard let token = Self.bearer(http.headers) else { return (Self.missingToken, "unknownToken") }
         guard let cell = http.queryValue(named: "cell") else {
             return (Self.reply(.badRequest, "badRequest", "name the cell: /v1/snapshot?cell=C (and after=K to continue a snapshot)"), "badRequest")
         }
@@ -106,8 +130,8 @@ public struct HubService: Sendable {
         }
     }
 
-    static func bearer(_ http: HTTPRequest) -> String? {
-        guard let authorization = http.headers["Authorization"], authorization.hasPrefix("Bearer ") else { return nil }
+    static func bearer(_ headers: HTTPHeaders) -> String? {
+        guard let authorization = headers["Authorization"], authorization.hasPrefix("Bearer ") else { return nil }
         return String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
     }
 

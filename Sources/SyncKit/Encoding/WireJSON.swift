@@ -72,6 +72,7 @@ enum WireJSON {
             o.field("held") {
                 $0.array(response.held) { w, held in
                     w.object { o in
+                        if let detail = held.detail { o.field("detail") { $0.string(detail) } }
                         o.field("op") { $0.string(held.op.description) }
                         o.field("reason") { $0.string(held.reason) }
                     }
@@ -262,7 +263,8 @@ enum WireJSON {
 
     static func response(_ f: JSONField) throws -> SyncResponse {
         _ = try version(f)
-        let held = try f.key("held").array().map { h in SyncResponse.Held(op: try opID(try h.key("op")), reason: try h.key("reason").string()) }
+        let held = try f.key("held").array().map { h in SyncResponse.Held(op: try opID(try h.key("op")), reason: try h.key("reason").string(),
+                                                                                detail: try h.optionalKey("detail")?.string()) }
         var snapshots: [String: CellSnapshot] = [:]
         for (cell, s) in try f.optionalKey("snapshots")?.members() ?? [] { snapshots[cell] = try snapshot(s) }
         return SyncResponse(serverTimeMillis: try f.key("serverTimeMillis").int64(), acceptedThroughSeq: try f.key("acceptedThroughSeq").uint64(),

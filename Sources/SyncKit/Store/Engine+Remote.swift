@@ -62,7 +62,7 @@ extension Engine {
             report.quarantined += 1
             return
         }
-        if coverCount > 0, isCovered(op.id, in: try covers(table, op.entity)) {
+        if coverCount > 0, try isCovered(op.id, in: try covers(table, op.entity)) {
             report.duplicates += 1   // reflected by the snapshot this record was installed from
             return
         }
@@ -84,6 +84,30 @@ extension Engine {
         if enforceDrift { clock.receive(op.hlc, nowMillis: now) }
         noteRemoteSeq(op.id)
         report.applied += 1
+    }
+
+    /// Whether this replica holds an operation with `op`'s id but other content (nil: it holds
+    /// none with that id). The central node refuses such a push: a replica that reuses a
+    /// sequence number (a restored or copied file, a faulty client) must hear of it.
+    func holdsOtherOperation(than op: Op) throws -> Bool? {
+        let key: [Value] = [.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq))]
+        if let held = try db.scalar("SELECT op FROM _fs_quarantine WHERE replica = ? AND seq = ?", key)?.blob {
+            return held != [UInt8](try op.jsonData())
+        }
+        guard let index = try directory.existingIndex(of: op.id.replica) else { return nil }
+        let select = try db.cached("SELECT hlc, collection, entity, body FROM _fs_op WHERE replica = ? AND seq = ?")
+        defer { select.reset() }
+        try select.bind([.int(index), .int(Int64(bitPattern: op.id.seq))])
+        guard try select.step() else { return nil }
+        let stored = try operation(fromLogRow: index, seq: Int64(bitPattern: op.id.seq), hlc: select.int64(at: 0),
+                                   collection: select.int64(at: 1), entity: select.text(at: 2), body: select.bytes(at: 3))
+        // Compared in the form the log keeps (values checked as when the operation was applied).
+        let table: CollectionTable, resolved: ResolvedOperation
+        do { (table, resolved) = try resolve(op) } catch is Refusal { return true }
+        let assignments = resolved.items.map { item in
+            Assignment(field: item.field == 0 ? Assignment.existenceField : (table.field(item.field)?.name ?? ""), change: item.change)
+        }
+        return stored != Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: assignments)
     }
 
     func isQuarantined(_ id: OpID) throws -> Bool {
@@ -156,7 +180,33 @@ extension Engine {
             }
             items.append(.init(field: fid, change: change))
         }
+        if let problem = naturalKeyProblem(table, op.entity, items) { throw Refusal(reason: .invalid, detail: problem) }
         return (table, ResolvedOperation(id: op.id, hlc: op.hlc, items: items))
+    }
+
+    /// Why an operation's natural-key assignments do not belong to its record, if they do not:
+    /// an operation that writes a key field writes all of them, and they derive the record's id.
+    /// Judged from the operation alone, so every replica decides alike, in any order. Otherwise
+    /// a device could create a second doorplate record for a code that already has one.
+    func naturalKeyProblem(_ table: CollectionTable, _ entity: EntityID, _ items: [ResolvedOperation.Item]) -> String? {
+        guard let key = table.schema.naturalKey else { return nil }
+        var values: [String: Value] = [:]
+        for name in key.fields {
+            guard let fid = table.fieldIDs[name] else { continue }
+            for item in items where item.field == fid {
+                if case .set(let value, _) = item.change { values[name] = value }
+            }
+        }
+        guard !values.isEmpty else { return nil }
+        let collection = table.schema.name
+        guard values.count == key.fields.count, let parts = key.parts(from: values) else {
+            return "writes the natural key of \(collection) record \(entity) without all of \(key.fields.joined(separator: ", ")) as values; a key is written whole, when the record is created"
+        }
+        let derived = EntityID.naturalKey(collection: collection, key: parts)
+        guard derived == entity else {
+            return "names \(collection) record \(entity.rawValue.prefix(64)), but the record for its natural key (\(key.fields.joined(separator: ", "))) is \(derived): a record's id derives from its key"
+        }
+        return nil
     }
 
     func quarantined(limit: Int) throws -> [QuarantinedOperation] {

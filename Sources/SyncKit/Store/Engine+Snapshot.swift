@@ -19,8 +19,8 @@ extension Engine {
         return result
     }
 
-    func isCovered(_ id: OpID, in covers: [Int64: UInt64]) -> Bool {
-        guard !covers.isEmpty, let index = directory.existingIndex(of: id.replica), let seq = covers[index] else { return false }
+    func isCovered(_ id: OpID, in covers: [Int64: UInt64]) throws -> Bool {
+        guard !covers.isEmpty, let index = try directory.existingIndex(of: id.replica), let seq = covers[index] else { return false }
         return id.seq <= seq
     }
 
@@ -145,7 +145,7 @@ extension Engine {
                 let op = ResolvedOperation(id: OpID(replica: localID, seq: UInt64(bitPattern: unacked.int64(at: 0))),
                                            hlc: HLCTimestamp(rawValue: UInt64(bitPattern: unacked.int64(at: 1))),
                                            items: try codec.decodeBody(unacked.bytes(at: 2)))
-                guard !isCovered(op.id, in: covers) else { continue }
+                guard try !isCovered(op.id, in: covers) else { continue }
                 try state.apply(op, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
             }
         }

@@ -90,6 +90,32 @@ final class Engine {
         clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? 0
         quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
         coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
+        dataVersion = try db.scalar("PRAGMA data_version")?.int ?? 0
+    }
+
+    /// `PRAGMA data_version` when this connection last looked: it changes when another
+    /// connection (another process: `central import-csv` while `central serve` runs) commits.
+    private var dataVersion: Int64 = 0
+
+    /// Reloads what this engine caches of the file when another connection has committed since
+    /// it last looked: the replica directory (an imported bundle registers new replicas), the
+    /// quarantine and cover counts (fast paths that skip a lookup when zero), the clock (the
+    /// other process may have stamped operations of this replica) and the clock offset. Called
+    /// at the start of every transaction, under the write lock, and before reads.
+    func refreshIfChangedElsewhere() throws {
+        let version = try db.scalar("PRAGMA data_version")?.int ?? 0
+        guard version != dataVersion else { return }
+        dataVersion = version
+        try directory.reload()
+        quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
+        coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
+        clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? clockOffsetMillis
+        // Never behind a stamp another process issued for this replica: its stamps keep increasing.
+        let lastLocal = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar(
+            "SELECT hlc FROM _fs_op WHERE replica = ? ORDER BY seq DESC LIMIT 1", [.int(StoreLayout.localReplicaIndex)])?.int ?? 0))
+        if lastLocal > clock.last { clock = HybridLogicalClock(last: lastLocal) }
+        let bound = HLCTimestamp(rawValue: UInt64(bitPattern: try db.scalar("SELECT value FROM _fs_state WHERE key = 'hlc'")?.int ?? 0))
+        if bound > persistedHLC { persistedHLC = bound }
     }
 
     func state(_ key: String) throws -> Int64? {
@@ -132,6 +158,7 @@ final class Engine {
         let seqBefore = localSeq, clockBefore = clock, offsetBefore = clockOffsetMillis
         do {
             return try db.transaction {
+                try refreshIfChangedElsewhere()
                 // Another process may have written local operations to this file since this one
                 // last looked (`fieldsync record set` while `fieldsync sync` runs): continue after
                 // them. One index seek; the write lock is held, so the number cannot move.
@@ -171,7 +198,7 @@ final class Engine {
     // MARK: Op log
 
     func isApplied(_ id: OpID) throws -> Bool {
-        guard let index = directory.existingIndex(of: id.replica) else { return false }
+        guard let index = try directory.existingIndex(of: id.replica) else { return false }
         let select = try db.cached("SELECT 1 FROM _fs_op WHERE replica = ? AND seq = ?")
         defer { select.reset() }
         try select.bind([.int(index), .int(Int64(bitPattern: id.seq))])
@@ -329,7 +356,7 @@ final class Engine {
     func merge(_ op: ResolvedOperation, table: CollectionTable, entity: EntityID, loaded: LoadedEntity? = nil) throws -> Bool {
         // A record installed from a snapshot reflects operations its log lacks (`_fs_cover`).
         let covers = try self.covers(table, entity)
-        guard !isCovered(op.id, in: covers), try insertLog(op, table: table, entity: entity) else { return false }
+        guard try !isCovered(op.id, in: covers), try insertLog(op, table: table, entity: entity) else { return false }
         try fault(.afterLogInsert)
         let before = try loaded ?? load(table, entity)
         var state = before.state
@@ -343,7 +370,11 @@ final class Engine {
     }
 
     /// The next local operation id and clock reading.
-    func nextLocalStamp() -> (OpID, HLCTimestamp) {
+    func nextLocalStamp() throws -> (OpID, HLCTimestamp) {
+        // Sequence numbers are SQLite integers: one past Int64.max would be stored negative.
+        guard localSeq < UInt64(Int64.max) else {
+            throw SyncError(.limitExceeded, "this replica has used every sequence number (\(localSeq)); it cannot write more operations. Start a new replica file")
+        }
         localSeq += 1
         return (OpID(replica: localID, seq: localSeq), clock.tick(nowMillis: nowMillis))
     }

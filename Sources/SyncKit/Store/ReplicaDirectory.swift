@@ -10,23 +10,41 @@ final class ReplicaDirectory {
         try reload()
     }
 
+    // Another process may register replicas in the same file (a bundle imported by the CLI
+    // while `central serve` runs): a number or id missing here is looked up in the file before
+    // it is called unknown.
+
     /// The local number of a replica, if it is known.
-    func existingIndex(of id: ReplicaID) -> Int64? { indexByID[id] }
+    func existingIndex(of id: ReplicaID) throws -> Int64? {
+        if let index = indexByID[id] { return index }
+        guard let index = try db.scalar("SELECT idx FROM _fs_replica WHERE id = ?", [.blob(id.bytes)])?.int else { return nil }
+        remember(id, index)
+        return index
+    }
 
     /// The local number of a replica, registering it (inside the caller's transaction) if new.
-    /// On rollback the caller must call `forgetUncommitted()`.
+    /// On rollback the caller must call `reload()`.
     func index(of id: ReplicaID) throws -> Int64 {
-        if let index = indexByID[id] { return index }
+        if let index = try existingIndex(of: id) { return index }
         try db.cached("INSERT INTO _fs_replica(id) VALUES (?)").run([.blob(id.bytes)])
         let index = try db.scalar("SELECT idx FROM _fs_replica WHERE id = ?", [.blob(id.bytes)])!.int!
-        indexByID[id] = index
-        idByIndex[index] = id
+        remember(id, index)
         return index
     }
 
     func replica(at index: Int64) throws -> ReplicaID {
-        guard let id = idByIndex[index] else { throw SyncError(.corrupt, "stored data names unknown replica number \(index)") }
+        if let id = idByIndex[index] { return id }
+        guard let bytes = try db.scalar("SELECT id FROM _fs_replica WHERE idx = ?", [.int(index)])?.blob else {
+            throw SyncError(.corrupt, "stored data names unknown replica number \(index)")
+        }
+        guard let id = ReplicaID(bytes: bytes) else { throw SyncError(.corrupt, "replica table holds an id that is not 16 bytes") }
+        remember(id, index)
         return id
+    }
+
+    private func remember(_ id: ReplicaID, _ index: Int64) {
+        indexByID[id] = index
+        idByIndex[index] = id
     }
 
     /// Loads the entries from the file (again after a rolled-back transaction: entries it added

@@ -143,6 +143,9 @@ public final class WriteTransaction {
                 items.append(.init(field: fid, change: .remove(element, tags: loaded.state.sets[fid]?.elements[element] ?? [])))
             }
         }
+        if let problem = engine.naturalKeyProblem(table, op.entity, items) {
+            throw SyncError(.invalidInput, "operation \(op.id) cannot be written again: it \(problem)")
+        }
         try engine.writeLocal(table, op.entity, loaded: loaded, items: items)
     }
 
@@ -167,7 +170,7 @@ extension Engine {
         guard items.count <= options.limits.assignmentsPerOpMax else {
             throw SyncError(.limitExceeded, "one write may change at most \(options.limits.assignmentsPerOpMax) fields; got \(items.count)")
         }
-        let (id, hlc) = nextLocalStamp()
+        let (id, hlc) = try nextLocalStamp()
         guard try merge(ResolvedOperation(id: id, hlc: hlc, items: items), table: table, entity: entity, loaded: loaded) else {
             // A local operation is never a duplicate, unless another process wrote to this
             // replica file as the same replica: refuse rather than lose the write.
@@ -234,6 +237,9 @@ extension Engine {
                     if key.parts(from: [name: old]) != key.parts(from: [name: checked]) {
                         throw SyncError(.invalidInput, "\(table.schema.name).\(name) is part of the natural key and cannot change; create a new record instead")
                     }
+                    // The same key again writes nothing: a key is written whole, at creation
+                    // (remote replicas refuse an operation that writes part of one).
+                    continue
                 }
                 if name == table.schema.cellField, checked.isNull {
                     throw SyncError(.invalidInput, "\(table.schema.name).\(name) is the record's grid cell and cannot be empty")

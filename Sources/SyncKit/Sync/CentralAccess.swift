@@ -48,6 +48,22 @@ package struct CentralAccess {
         try engine.isApplied(id) || engine.isQuarantined(id)
     }
 
+    /// Whether the log or the quarantine holds an operation with this one's id but other
+    /// content; nil when it holds none with that id.
+    package func storedDiffers(from op: Op) throws -> Bool? {
+        try engine.holdsOtherOperation(than: op)
+    }
+
+    /// The central node's own replica id.
+    package var localReplica: ReplicaID { engine.localID }
+
+    /// Whether any operation of this replica reached the node (applied, held, or named by
+    /// another operation).
+    package func knows(replica id: ReplicaID) throws -> Bool {
+        if try engine.directory.existingIndex(of: id) != nil { return true }
+        return try engine.db.scalar("SELECT 1 FROM _fs_quarantine WHERE replica = ? LIMIT 1", [.blob(id.bytes)]) != nil
+    }
+
     /// The cell field of a collection (nil: a collection without cells, shared by everyone).
     package func cellField(of collection: String) -> String?? {
         guard let table = engine.catalog.byName[collection] else { return nil }

@@ -68,14 +68,18 @@ public struct SyncRequest: Codable, Sendable, Equatable {
 ///     {"protocol":1,"serverTimeMillis":1767225600000,"acceptedThroughSeq":42,"held":[],
 ///      "ops":[…],"cursors":{"JS-0412":1337},"more":false,"cells":["JS-0412"]}
 public struct SyncResponse: Codable, Sendable, Equatable {
-    /// A pushed operation the central node took but holds in its quarantine (clock drift, out of
-    /// scope, invalid): the device may drop it from its outbox; operators see it.
+    /// A pushed operation the central node took but holds in its quarantine instead of applying
+    /// it (clock drift, out of scope, invalid, unknown schema): the device drops it from its
+    /// outbox and goes on; operators see it in the review queue and release or discard it.
     public struct Held: Codable, Sendable, Equatable {
         public var op: OpID
         public var reason: String
-        public init(op: OpID, reason: String) {
+        /// Why, for people (absent from older nodes' replies).
+        public var detail: String?
+        public init(op: OpID, reason: String, detail: String? = nil) {
             self.op = op
             self.reason = reason
+            self.detail = detail
         }
     }
 

@@ -21,6 +21,7 @@ public struct SyncRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String { reply.message }
     public var description: String { "the central node refused the sync (\(reply.code)): \(reply.message)" }
 
-    /// A refusal of what was pushed (out of scope, breaks the schema): pulling may go on.
-    public var refusesPush: Bool { status == 422 }
+    /// A refusal of what was pushed (a sequence gap, a reused operation id, an operation too
+    /// large for the node's body limit): pulling may go on.
+    public var refusesPush: Bool { status == 422 || status == 413 }
 }

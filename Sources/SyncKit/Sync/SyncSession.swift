@@ -78,11 +78,13 @@ public struct SyncSession {
         var progress = Progress()
         var verifyNext = false
         var verifications = 0
+        // Halved when the node finds a push too large (413), down to one operation.
+        var pushLimit = pushOpsMax
         while true {
             guard progress.rounds < roundsMax else {
                 throw SyncError(.limitExceeded, "sync stopped after \(roundsMax) exchanges without finishing; the central node keeps sending more. Try again later or report it")
             }
-            let request = try replica.nextSyncRequest(pushOpsMax: progress.refusal == nil ? pushOpsMax : 0,
+            let request = try replica.nextSyncRequest(pushOpsMax: progress.refusal == nil ? pushLimit : 0,
                                                       pullOpsMax: pullOpsMax, verify: verifyNext)
             verifyNext = false
             let response: SyncResponse
@@ -91,6 +93,11 @@ public struct SyncSession {
                 response = reply
                 progress.bytesUp += up
                 progress.bytesDown += down
+            } catch let refusal as SyncRefusal where refusal.status == 413 && request.push.count > 1 {
+                // The node's body or batch limit is below this push: send fewer at a time.
+                pushLimit = max(1, request.push.count / 2)
+                progress.rounds += 1
+                continue
             } catch let refusal as SyncRefusal where refusal.refusesPush && !request.push.isEmpty && progress.refusal == nil {
                 // Pending uploads never block downloads: keep the ops queued, pull without them.
                 progress.refusal = refusal
