@@ -16,14 +16,17 @@ struct HubSyncTests {
     struct World {
         let hub: Hub
         let clock: ManualClock
+        /// The hub's and every device's schema (FieldKit's model for scenarios that read through FieldKit).
+        let schema: Schema
         var devices: [String: (replica: Replica, token: String, clock: ManualClock)] = [:]
 
-        init() throws {
+        init(schema: Schema = HubSyncTests.schema) throws {
+            self.schema = schema
             clock = ManualClock(millis: HubSyncTests.epoch)
             var options = ReplicaOptions()
             options.clock = clock
             options.replicaID = ReplicaID(high: 0xC0FFEE, low: 1)
-            hub = try Hub.open(path: ":memory:", schema: HubSyncTests.schema, options: options)
+            hub = try Hub.open(path: ":memory:", schema: schema, options: options)
         }
 
         mutating func enroll(_ name: String, cells: [String], index: UInt64, clockMillis: Int64? = nil) throws {
@@ -33,7 +36,7 @@ struct HubSyncTests {
             options.clock = deviceClock
             options.replicaID = ReplicaID(high: index, low: index)
             options.randomSeed = index
-            devices[name] = (try Replica.open(path: ":memory:", schema: HubSyncTests.schema, options: options), enrollment.token, deviceClock)
+            devices[name] = (try Replica.open(path: ":memory:", schema: schema, options: options), enrollment.token, deviceClock)
         }
 
         func replica(_ name: String) -> Replica { devices[name]!.replica }
@@ -46,8 +49,9 @@ struct HubSyncTests {
         }
 
         @discardableResult
-        func sync(_ name: String, pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax) throws -> SyncSession.Progress {
-            try SyncSession(replica: replica(name), pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax).run { try exchange(name, $0) }
+        func sync(_ name: String, pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax,
+                  verify: Bool = true) throws -> SyncSession.Progress {
+            try SyncSession(replica: replica(name), pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax, verify: verify).run { try exchange(name, $0) }
         }
     }
 

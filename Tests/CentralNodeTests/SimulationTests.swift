@@ -1,3 +1,4 @@
+import FieldKit
 import FieldSyncSim
 import Foundation
 import Testing
@@ -78,6 +79,7 @@ struct SimulationTests {
         30113,  // (the first fix of 20385 took a bootstrap's last page, delivered twice, for a whole cell)
         40798,  // a device starting its cell kept its own record that had moved out of the cell meanwhile
         62127,  // a device let go of a record with the reply that acknowledged its edit; the edit never came back
+        7340095, // a snapshot left out a device's own held registration of a plate: a doorplate without a code
     ] as [UInt64])
     func aSeedThatFoundABugRunsClean(seed: UInt64) async throws {
         let failures = try await Self.run([seed], steps: nil)
@@ -334,5 +336,43 @@ struct SimulationRegressionTests {
         let record = try #require(try world.replica("li").record("households", id))
         #expect(record["head_name"] == "张伟" && record["phone"] == "1" && record["visit_count"] == 1 && record["cell"] == "C2")
         #expect(try world.replica("li").digest(cell: "C2") == world.hub.replica.digest(cell: "C2"))
+    }
+
+    /// Seed 7340095. Two collectors whose clocks ran an hour ahead registered the same plate
+    /// offline (one record: the code is its natural key); the hub held both registrations. An
+    /// operator released Li's later edit of the plate, not her registration, so the hub held a
+    /// fragment of the plate (no code, no cell). Zhao's first sync acknowledged his registration
+    /// (held) and, in the same reply, brought that fragment in the snapshot of the pseudo-cell
+    /// "": installing it replaced his state of the plate with the hub's and merged again only his
+    /// unacknowledged edit, dropping his own registration. His device then held a doorplate
+    /// without a code, which FieldKit could not read or edit ("The doorplate code is empty" in
+    /// the simulator), and it let the plate go once the edit was pushed.
+    @Test func aSnapshotKeepsTheDevicesOwnHeldRegistrationOfARecord() throws {
+        var world = try World(schema: FieldModel.schema)
+        try world.enroll("li", cells: ["JS-0001"], index: 1, clockMillis: HubSyncTests.epoch + Self.hour)
+        try world.enroll("zhao", cells: ["JS-0001"], index: 2, clockMillis: HubSyncTests.epoch + Self.hour)
+        let li = FieldStore(replica: world.replica("li"), clock: world.devices["li"]!.clock)
+        let zhao = FieldStore(replica: world.replica("zhao"), clock: world.devices["zhao"]!.clock)
+        let code = try DoorplateCode(parsing: "JS0001-00002")
+        try li.addDoorplate(DoorplateDraft(code: code, address: Address(street: "幸福路")))
+        try li.updateDoorplate(code) { $0.notes = "li's note" }
+        #expect(try world.sync("li").held.count == 2)
+        let liEdit = try #require(try world.hub.reviewItems(kind: .quarantine).compactMap(\.held).map(\.operation.id).max { $0.seq < $1.seq })
+        try world.hub.release(liEdit, actor: "operator-1")
+        let id = try world.hub.replica.naturalID(FieldModel.doorplates, ["code": .text(code.canonical)])
+        let fragment = try #require(try world.hub.replica.record(FieldModel.doorplates, id))
+        #expect(fragment["code"] == .null && fragment["notes"] == "li's note", "the hub holds the edit without the registration")
+        try zhao.addDoorplate(DoorplateDraft(code: code, address: Address(street: "卫星路")))
+        try zhao.updateDoorplate(code) { $0.notes = "zhao's note" }
+        let request = try world.replica("zhao").nextSyncRequest(pushOpsMax: 1)
+        let response = try world.exchange("zhao", request)
+        #expect(response.held.map(\.op.seq) == [1] && response.snapshots[""]?.records.count == 1)
+        try world.replica("zhao").ingest(response, for: request)
+        let plate = try #require(try zhao.doorplate(code), "Zhao's own registration stays on his device")
+        #expect(plate.code == code && plate.cell.id == "JS-0001" && plate.address.street == "卫星路" && plate.details.notes == "zhao's note")
+        try zhao.updateDoorplate(code) { $0.status = .installed }
+        // Without verification, which would make his cell the hub's (where the plate is held).
+        #expect(try world.sync("zhao", verify: false).held.count == 2)
+        #expect(try zhao.doorplate(code)?.status == .installed, "the plate stays on his device once his edits are pushed")
     }
 }

@@ -86,6 +86,25 @@ import Testing
         #expect(throws: DoorplateError.self) { try store.scan("FSP1:JS0412-00088X") }
     }
 
+    @Test func aPlateWhoseRegistrationHasNotArrivedSaysSoInsteadOfBlamingTheAppVersion() throws {
+        let (li, _) = try makeStore(1)
+        let (office, _) = try makeStore(2)
+        let plateCode = code("JS0412-00088")
+        try li.addDoorplate(DoorplateDraft(code: plateCode, address: Address(street: "幸福路")))
+        try li.updateDoorplate(plateCode) { $0.notes = "门牌歪了" }
+        // Only the edit arrives (the office holds the registration for review, say).
+        try office.replica.apply([try #require(try li.replica.operations().last)])
+        for read in [{ _ = try office.doorplate(plateCode) }, { _ = try office.doorplates() },
+                     { _ = try office.scan(QRPayload.encode(plateCode)) }, { _ = try office.updateDoorplate(plateCode) { $0.notes = "" } }] {
+            let error = fieldError(read)
+            #expect(error?.code == .invalidRecord && error?.field == "code")
+            #expect(error?.message.contains("holds later edits but not its registration, which has not reached this device yet; sync and try again") == true, "\(String(describing: error))")
+        }
+        // Once the registration arrives, the plate reads whole, with the edit.
+        try deliver(li, to: office)
+        #expect(try office.doorplate(plateCode)?.details.notes == "门牌歪了")
+    }
+
     @Test func twoOfflineDevicesRegisteringOnePlateAndOneHouseholdMergeIntoOnePlateWithConflictsAndAReviewItem() throws {
         let (a, clock) = try makeStore(1)
         let (b, _) = try makeStore(2, clock: clock)

@@ -45,7 +45,15 @@ struct RecordFields {
     func elements(_ name: String) -> [String] { record.elements(name).compactMap(\.text) }
 
     func missing(_ name: String) -> FieldError {
-        FieldError(.invalidRecord, field: name,
+        // Every FieldKit creation writes the cell (a doorplate's comes with its code), and no edit
+        // clears it: a record without one holds edits whose creation has not arrived, such as an
+        // edit the office released from review before the creation it still holds.
+        if record["cell"].isNull {
+            let creation = record.collection == FieldModel.doorplates ? "registration" : "creation"
+            return FieldError(.invalidRecord, field: name,
+                "\(record.collection) record \(record.id) holds later edits but not its \(creation), which has not reached this device yet; sync and try again, and if it stays so, ask the office (it may hold the \(creation) for review)")
+        }
+        return FieldError(.invalidRecord, field: name,
             "\(record.collection) record \(record.id) has no valid \(name); it may come from a newer app version. Report it to the office")
     }
 

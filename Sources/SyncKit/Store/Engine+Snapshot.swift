@@ -113,9 +113,10 @@ extension Engine {
 
     // MARK: Device side: installing a snapshot
 
-    /// Replaces a record's state with the central node's, then merges again this device's
-    /// unacknowledged operations on it that the snapshot does not reflect: nothing typed on the
-    /// device is lost, and everything the central node knew is taken.
+    /// Replaces a record's state with the central node's, then merges again this device's own
+    /// operations on it that the snapshot does not reflect, acknowledged or not: nothing typed on
+    /// the device is lost, and everything the central node knew is taken. (An acknowledged
+    /// operation may be one the central node holds for an operator, in no state it sends.)
     func install(_ record: SnapshotRecord) throws {
         guard let table = catalog.byName[record.collection] else {
             throw SyncError(.schemaMismatch, "the central node sent collection \"\(record.collection.prefix(64))\", which this app's schema lacks: update the app, then sync again")
@@ -136,15 +137,19 @@ extension Engine {
             coverCount += 1
         }
         if loaded.location != .none {
-            let unacked = try db.cached("""
+            // From the snapshot's cover of this device on, not from the acknowledged sequence
+            // number: the central node acknowledges the operations it holds (clock drift, an edit
+            // of a record whose creation it holds) without applying them.
+            let own = try db.cached("""
                 SELECT seq, hlc, body FROM _fs_op WHERE replica = ? AND seq > ? AND collection = ? AND entity = ? ORDER BY seq
                 """)
-            defer { unacked.reset() }
-            try unacked.bind([.int(StoreLayout.localReplicaIndex), .int(try self.state("acked_seq") ?? 0), .int(table.id), .text(record.entity.rawValue)])
-            while try unacked.step() {
-                let op = ResolvedOperation(id: OpID(replica: localID, seq: UInt64(bitPattern: unacked.int64(at: 0))),
-                                           hlc: HLCTimestamp(rawValue: UInt64(bitPattern: unacked.int64(at: 1))),
-                                           items: try codec.decodeBody(unacked.bytes(at: 2)))
+            defer { own.reset() }
+            let ownCovered = covers[StoreLayout.localReplicaIndex] ?? 0
+            try own.bind([.int(StoreLayout.localReplicaIndex), .int(Int64(ownCovered)), .int(table.id), .text(record.entity.rawValue)])
+            while try own.step() {
+                let op = ResolvedOperation(id: OpID(replica: localID, seq: UInt64(bitPattern: own.int64(at: 0))),
+                                           hlc: HLCTimestamp(rawValue: UInt64(bitPattern: own.int64(at: 1))),
+                                           items: try codec.decodeBody(own.bytes(at: 2)))
                 guard try !isCovered(op.id, in: covers) else { continue }
                 try state.apply(op, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
             }
