@@ -156,4 +156,20 @@ import Testing
         #expect(writer.data(from: try DistrictCSV.exportHouseholds(from: store)) == householdCSV)
         #expect(try store.households().sorted { $0.id < $1.id } == households.sorted { $0.id < $1.id })
     }
+
+    /// Notes are free text: notes of only spaces, tabs or line breaks (typed on a device) are
+    /// exported and imported as they are, not emptied.
+    @Test func notesOfOnlyWhiteSpaceSurviveAnExportAndAnImport() throws {
+        let notes = ["\t", " ", "\t ", "\r\n", "\u{3000}"]
+        let households = try notes.enumerated().map { index, text in
+            Household(id: try EntityID("H\(index)"), details: try FieldStore.validated(
+                HouseholdDraft(doorplate: code("JS0412-00088"), room: "\(index)", headName: "王芳", memberCount: 1, notes: text)))
+        }
+        let plate = try FieldStore.validated(DoorplateDraft(code: code("JS0412-00088"), notes: "\t"))
+        let (store, _) = try makeStore(1)
+        #expect(try DistrictCSV.importDoorplates(from: CSVWriter().data(from: try DistrictCSV.doorplateTable([plate])), into: store) == 1)
+        #expect(try DistrictCSV.importHouseholds(from: CSVWriter().data(from: try DistrictCSV.householdTable(households)), into: store) == notes.count)
+        #expect(try store.households().sorted { $0.id < $1.id }.map { Array($0.details.notes.unicodeScalars) } == notes.map { Array($0.unicodeScalars) })
+        #expect(try store.doorplate(code("JS0412-00088"))?.details.notes == "\t")
+    }
 }

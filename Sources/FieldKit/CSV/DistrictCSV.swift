@@ -115,7 +115,7 @@ public enum DistrictCSV {
                 block: reader.text("block"), unit: reader.text("unit"), floor: reader.text("floor"), room: reader.text("room"),
                 remainder: reader.text("remainder"))
             let draft = DoorplateDraft(code: plateCode, address: address, latitude: latitude, longitude: longitude,
-                                       status: status, installedOn: installed, notes: reader.text("notes") ?? "")
+                                       status: status, installedOn: installed, notes: reader.raw("notes"))
             guard let checked = reader.validate({ try FieldStore.validated(draft) }) else { continue }
             if let first = firstRowByCode[plateCode] {
                 reader.issue("code", "doorplate \(plateCode.canonical) is also on row \(first); each plate appears once")
@@ -164,7 +164,7 @@ public enum DistrictCSV {
             let draft = HouseholdDraft(
                 doorplate: plateCode, unit: reader.text("unit"), room: reader.text("room"), headName: reader.raw("head_name"),
                 memberCount: members, phone: reader.text("phone"), status: status, tags: Set(split(reader.raw("tags"))),
-                notes: reader.text("notes") ?? "")
+                notes: reader.raw("notes"))
             guard let checked = reader.validate({ try FieldStore.validated(draft) }) else { continue }
             let id = givenID ?? EntityID.naturalKey(collection: FieldModel.households, key: [
                 FieldStore.dwellingKey(checked), TextNormalizer.normalizedName(checked.headName),
