@@ -23,7 +23,8 @@ enum CentralCommands {
           audit                                  the audit log of operator actions
           import-csv households|doorplates FILE  import a district file: all rows or none (every bad row
                                                  listed, exit 2); devices receive the records at next sync
-          export-csv households|doorplates FILE [--cell C]   write a district file (UTF-8 with BOM)
+          export-csv households|doorplates FILE [--cell C]   write a district file (UTF-8 with BOM, owner-only);
+                                                 a cell a spreadsheet would run as a formula starts with '
           stats                                  records per cell, devices last seen, operations per day
                                                  (UTC), open review items by kind
           digest [--cell C]                      each cell's digest (compare with `fieldsync digest --cell C`)

@@ -24,6 +24,11 @@ import SyncKit
 /// unit, room and normalized head name, so importing the same file twice is refused instead
 /// of duplicating. An import checks every row first and reports up to `ImportError.issuesMax`
 /// problems by row and column; only a clean file is written, in one transaction.
+///
+/// Every cell of a table (ids, names, notes, every column) goes through `SpreadsheetFormula`: an
+/// export prefixes `'` to a value a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+1`,
+/// `@SUM(A1)`, a tab- or CR-led text), an import removes it again, so an exported file imports
+/// back to the very same values and an operator who opens it in a spreadsheet runs nothing.
 public enum DistrictCSV {
     public static let doorplateColumns = [
         "code", "cell", "district", "street", "building_number", "block", "unit", "floor", "room", "remainder",
@@ -47,7 +52,7 @@ public enum DistrictCSV {
                 a.unit ?? "", a.floor ?? "", a.room ?? "", a.remainder ?? "",
                 plate.latitude.map { String($0) } ?? "", plate.longitude.map { String($0) } ?? "",
                 plate.status.rawValue, plate.installedOn?.description ?? "", plate.notes,
-            ]
+            ].map(SpreadsheetFormula.neutralized)
         }
         return try CSVTable(header: doorplateColumns, rows: rows)
     }
@@ -61,7 +66,7 @@ public enum DistrictCSV {
                 String(d.memberCount), d.phone ?? "", d.status.rawValue, String(household.visitCount),
                 joined(household.visitDays.map(\.description)), joined(d.tags), joined(household.distinctFrom.map(\.rawValue)),
                 d.notes,
-            ]
+            ].map(SpreadsheetFormula.neutralized)
         }
         return try CSVTable(header: householdColumns, rows: rows)
     }
@@ -277,7 +282,8 @@ struct TableReader {
         rowNumber = index + 2  // the header is row 1
     }
 
-    func raw(_ name: String) -> String { indices[name].map { row[$0] } ?? "" }
+    /// The field's value: the cell as written, less the quote an export put before a formula.
+    func raw(_ name: String) -> String { indices[name].map { SpreadsheetFormula.restored(row[$0]) } ?? "" }
 
     /// The field, or nil when empty or only spaces.
     func text(_ name: String) -> String? {
