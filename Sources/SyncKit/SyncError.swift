@@ -27,6 +27,9 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         /// The central node could not be reached (no network, wrong address, timeout): nothing was
         /// lost, the next sync resumes.
         public static let unreachable = Code("unreachable")
+        /// A file could not be created, written or renamed (no permission, disk full, an I/O
+        /// error); what was there before is unchanged.
+        public static let fileSystem = Code("fileSystem")
         /// A fault injected by a test.
         public static let injectedFault = Code("injectedFault")
     }

@@ -23,7 +23,8 @@ enum CentralCommands {
           audit                                  the audit log of operator actions
           import-csv households|doorplates FILE  import a district file: all rows or none (every bad row
                                                  listed, exit 2); devices receive the records at next sync
-          export-csv households|doorplates FILE [--cell C]   write a district file (UTF-8 with BOM)
+          export-csv households|doorplates FILE [--cell C]   write a district file (UTF-8 with BOM, owner-only);
+                                                 a cell a spreadsheet would run as a formula starts with '
           stats                                  records per cell, devices last seen, operations per day
                                                  (UTC), open review items by kind
           digest [--cell C]                      each cell's digest (compare with `fieldsync digest --cell C`)
@@ -221,8 +222,9 @@ enum CentralCommands {
             let reply = try args.required("reply", "OUT (where to write the bundle for the device)")
             let device = args.value("device")
             try args.checkAllUsed()
+            try CentralDataCommands.checkDestination(reply)
             let result = try hub.importBundle(try Data(contentsOf: URL(fileURLWithPath: words[1])), device: device, actor: actor)
-            try result.reply.write(to: URL(fileURLWithPath: reply))
+            try OwnerOnlyFile.write(result.reply, toPath: reply)
             let records = result.response.snapshots.values.reduce(0) { $0 + $1.records.count }
             let summary: [String: Any] = ["acceptedThroughSeq": result.response.acceptedThroughSeq, "held": result.response.held.count,
                                           "recordsForDevice": records, "reply": reply]
@@ -231,8 +233,9 @@ enum CentralCommands {
             guard words.count == 2 else { throw UsageError("bundle export --device NAME OUT") }
             let device = try args.required("device", "NAME")
             try args.checkAllUsed()
+            try CentralDataCommands.checkDestination(words[1])
             let data = try hub.exportBundle(device: device, actor: actor)
-            try data.write(to: URL(fileURLWithPath: words[1]))
+            try OwnerOnlyFile.write(data, toPath: words[1])
             json ? Output.json(["bytes": data.count, "file": words[1]]) : Output.line("wrote \(data.count) bytes to \(words[1])")
         default:
             throw UsageError("bundle import FILE --reply OUT | bundle export --device NAME OUT")
@@ -241,6 +244,12 @@ enum CentralCommands {
 
     private static func serve(path: String, host: String, port: Int, cert: String?, key: String?, json: Bool) async throws {
         guard (cert == nil) == (key == nil) else { throw UsageError("--tls-cert and --tls-key go together") }
+        // The server's stderr is one JSON object per line: a database made owner-only is one too.
+        OwnerOnlyFile.reportNotices { notice in
+            var fields: [String: Any] = ["file": notice.path, "previousMode": "0" + String(notice.previousMode, radix: 8), "message": notice.message]
+            if let failure = notice.failure { fields["failure"] = failure }
+            Output.log(notice.tightened ? "fileMadeOwnerOnly" : "fileOpenToOthers", fields)
+        }
         let hub = try Hub.open(path: path, schema: FieldModel.schema)
         var configuration = HTTPServer.Configuration(host: host, port: port)
         if let cert, let key { configuration.tls = .init(certificatePath: cert, keyPath: key) }

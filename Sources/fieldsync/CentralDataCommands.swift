@@ -66,7 +66,7 @@ enum CentralDataCommands {
         try args.checkAllUsed()
         try checkDestination(file)
         let csv = try Hub.open(path: path, schema: FieldModel.schema).exportCSV(table, cell: cell, actor: actor)
-        try CSVWriter().data(from: csv).write(to: URL(fileURLWithPath: file), options: .atomic)
+        try OwnerOnlyFile.write(CSVWriter().data(from: csv), toPath: file)
         var result: [String: Any] = ["exported": csv.rows.count, "table": table.rawValue, "file": file]
         if let cell { result["cell"] = cell.id }
         json ? Output.json(result) : Output.line("exported \(csv.rows.count) \(table.rawValue)\(cell.map { " of cell \($0.id)" } ?? "") to \(file)")

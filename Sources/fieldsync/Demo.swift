@@ -33,7 +33,8 @@ struct Demo {
     func run() throws {
         let started = ContinuousClock.now
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-demo-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Owner-only, like the databases in it (kept with --keep): they hold a district's households.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { if !keepFiles { try? FileManager.default.removeItem(at: directory) } }
         let hub = try Hub.open(path: directory.appendingPathComponent("central.db").path, schema: FieldModel.schema)
         let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: hub).router)

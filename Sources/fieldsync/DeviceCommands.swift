@@ -154,7 +154,7 @@ enum DeviceCommands {
         switch args.positional[0] {
         case "export":
             let data = try replica.exportBundle()
-            try data.write(to: file)
+            try OwnerOnlyFile.write(data, toPath: file.path)
             json ? Output.json(["bytes": data.count, "ops": try replica.unsyncedCount(), "file": file.path])
                  : Output.line("wrote \(try replica.unsyncedCount()) unsent changes (\(data.count) bytes) to \(file.path); carry it to the office")
         case "import":

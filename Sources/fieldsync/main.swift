@@ -29,6 +29,13 @@ let usage = """
     """
 
 signal(SIGPIPE, SIG_IGN)
+// Belt and braces: the libraries already create every file holding personal data or secrets
+// owner-only through the mode they pass to open(2) (`OwnerOnlyFile`, SyncKit's `Connection`),
+// since a library must not change a process's umask. This umask also covers whatever this
+// process creates by another path (SQLite's own files, the demo's directory, a future command
+// that forgets the helper): nothing it makes is ever open to the group or other users.
+umask(0o077)
+OwnerOnlyFile.reportNotices { notice in Output.error("fieldsync: \(notice.message)") }
 
 func fail(_ message: String, code: Int32) -> Never {
     Output.error("fieldsync: \(message)")

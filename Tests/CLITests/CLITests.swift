@@ -141,15 +141,20 @@ struct CLITests {
 
 extension CLITests {
     /// `fieldsync central serve --port 0 --json` in `directory` (or on `port`: a restart on the
-    /// same address), running until `stop()`.
+    /// same address), running until `stop()`; started with `umask` when given (`CLITests.umasked`).
     struct Server {
         let process: Process
         let url: String
 
-        init(in directory: URL, port: Int = 0) throws {
+        init(in directory: URL, port: Int = 0, umask: String? = nil) throws {
             process = Process()
-            process.executableURL = CLITests.executable
-            process.arguments = ["central", "serve", "--port", String(port), "--json"]
+            let arguments = ["central", "serve", "--port", String(port), "--json"]
+            if let umask {
+                (process.executableURL, process.arguments) = CLITests.umasked(umask, arguments)
+            } else {
+                process.executableURL = CLITests.executable
+                process.arguments = arguments
+            }
             process.currentDirectoryURL = directory
             let out = Pipe()
             process.standardOutput = out
@@ -178,10 +183,20 @@ extension CLITests {
         }
     }
 
-    static func fieldsync(arguments: [String], in directory: URL? = nil) throws -> Run {
+    /// `/bin/sh -c 'umask M; exec fieldsync …'`: the binary started by a shell with that umask
+    /// (exec keeps the process id, so a signal still reaches `fieldsync`).
+    static func umasked(_ umask: String, _ arguments: [String]) -> (URL, [String]) {
+        (URL(fileURLWithPath: "/bin/sh"), ["-c", "umask \(umask) && exec \"$0\" \"$@\"", executable.path] + arguments)
+    }
+
+    static func fieldsync(arguments: [String], in directory: URL? = nil, umask: String? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let umask {
+            (process.executableURL, process.arguments) = umasked(umask, arguments)
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

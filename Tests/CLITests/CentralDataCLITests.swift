@@ -182,6 +182,58 @@ struct CentralDataCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("nowhere").path))
     }
 
+    /// Cells a spreadsheet would run as formulas (OWASP "CSV injection"), from a district file:
+    /// exported with a leading quote (quoted as CSV requires), and the export imports into a
+    /// fresh node as the very same records.
+    @Test func exportedFormulaLikeCellsStartWithAQuoteAndImportBackToTheSameRecords() throws {
+        let dir = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plates = """
+            code,cell,district,street,building_number,block,unit,floor,room,remainder,latitude,longitude,status,installed_on,notes
+            JS0412-00088,JS-0412,金山区,@幸福路,88号,,,-1,,,-33.5,121.34,installed,2026-01-15,=1+1
+
+            """
+        let households = """
+            id,cell,doorplate,unit,room,head_name,member_count,phone,status,visit_count,visit_days,tags,distinct_from,notes
+            H1,JS-0412,JS0412-00088,+1,-2+3,"=HYPERLINK(""http://evil.example"",""click"")",3,13800138000,active,0,,@risk;=x,,\tindented
+            -H3,JS-0412,JS0412-00088,,,@SUM(A1),2,,active,0,,,,"\rCR-led"
+            H4,JS-0412,JS0412-00088,,-1,'hello,1,,active,0,,,,'=quoted in the file
+
+            """
+        try Data(plates.utf8).write(to: dir.appendingPathComponent("plates.csv"))
+        try Data(households.utf8).write(to: dir.appendingPathComponent("households.csv"))
+        for (table, file) in [("doorplates", "plates.csv"), ("households", "households.csv")] {
+            let imported = try CLITests.fieldsync("central", "import-csv", table, file, in: dir)
+            #expect(imported.status == 0, "\(imported.stderr)")
+        }
+        for (table, file) in [("doorplates", "plates-out.csv"), ("households", "households-out.csv")] {
+            let exported = try CLITests.fieldsync("central", "export-csv", table, file, in: dir)
+            #expect(exported.status == 0, "\(exported.stderr)")
+        }
+        let plateRows = String(decoding: try Data(contentsOf: dir.appendingPathComponent("plates-out.csv")).dropFirst(3), as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(plateRows.count == 3 && plateRows[1].hasPrefix("JS0412-00088"))
+        #expect(plateRows[1].hasSuffix(",JS-0412,金山区,'@幸福路,88号,,,-1,,,-33.5,121.34,installed,2026-01-15,'=1+1"), "a floor -1 and a latitude -33.5 are numbers: \(plateRows[1])")
+        let rows = String(decoding: try Data(contentsOf: dir.appendingPathComponent("households-out.csv")).dropFirst(3), as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(rows.count == 5, "\(rows)")
+        let byID = Dictionary(rows.dropFirst().filter { !$0.isEmpty }.map { (String($0.prefix { $0 != "," }), $0) }) { first, _ in first }
+        let h1 = try #require(byID["H1"]), h3 = try #require(byID["'-H3"], "the id -H3 is quoted too: \(byID.keys)"), h4 = try #require(byID["H4"])
+        #expect(h1.hasSuffix(",'+1,'-2+3,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",3,13800138000,active,0,,'=x;@risk,,'\tindented"), "\(h1.debugDescription)")
+        #expect(h3.hasSuffix(",,,'@SUM(A1),2,,active,0,,,,\"'\rCR-led\""), "\(h3.debugDescription)")
+        #expect(h4.hasSuffix(",,-1,'hello,1,,active,0,,,,'=quoted in the file"), "a hand-made 'hello stays as it is: \(h4.debugDescription)")
+
+        // The export imported into a fresh node: the same records, so the same digests and the same export.
+        for (table, file) in [("doorplates", "plates-out.csv"), ("households", "households-out.csv")] {
+            let imported = try CLITests.fieldsync("central", "import-csv", table, file, "--db", "fresh.db", in: dir)
+            #expect(imported.status == 0, "\(imported.stderr)")
+        }
+        let original = try Self.object(try CLITests.fieldsync("central", "digest", "--json", in: dir))
+        let fresh = try Self.object(try CLITests.fieldsync("central", "digest", "--db", "fresh.db", "--json", in: dir))
+        #expect(original["digest"] as? String != nil && original["digest"] as? String == fresh["digest"] as? String)
+        #expect(original["cells"] as? [String: String] == fresh["cells"] as? [String: String])
+        #expect(try CLITests.fieldsync("central", "export-csv", "households", "again.csv", "--db", "fresh.db", in: dir).status == 0)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("again.csv")) == Data(contentsOf: dir.appendingPathComponent("households-out.csv")))
+    }
+
     @Test func statsAndDigestDescribeTheNode() throws {
         let dir = try Self.directoryWithFiles()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -156,4 +156,99 @@ import Testing
         #expect(writer.data(from: try DistrictCSV.exportHouseholds(from: store)) == householdCSV)
         #expect(try store.households().sorted { $0.id < $1.id } == households.sorted { $0.id < $1.id })
     }
+
+    /// Notes are free text: notes of only spaces, tabs or line breaks (typed on a device) are
+    /// exported and imported as they are, not emptied.
+    @Test func notesOfOnlyWhiteSpaceSurviveAnExportAndAnImport() throws {
+        let notes = ["\t", " ", "\t ", "\r\n", "\u{3000}"]
+        let households = try notes.enumerated().map { index, text in
+            Household(id: try EntityID("H\(index)"), details: try FieldStore.validated(
+                HouseholdDraft(doorplate: code("JS0412-00088"), room: "\(index)", headName: "王芳", memberCount: 1, notes: text)))
+        }
+        let plate = try FieldStore.validated(DoorplateDraft(code: code("JS0412-00088"), notes: "\t"))
+        let (store, _) = try makeStore(1)
+        #expect(try DistrictCSV.importDoorplates(from: CSVWriter().data(from: try DistrictCSV.doorplateTable([plate])), into: store) == 1)
+        #expect(try DistrictCSV.importHouseholds(from: CSVWriter().data(from: try DistrictCSV.householdTable(households)), into: store) == notes.count)
+        #expect(try store.households().sorted { $0.id < $1.id }.map { Array($0.details.notes.unicodeScalars) } == notes.map { Array($0.unicodeScalars) })
+        #expect(try store.doorplate(code("JS0412-00088"))?.details.notes == "\t")
+    }
+
+    // MARK: Spreadsheet formulas
+
+    /// Values a spreadsheet would run (from a district file or typed on a device) are exported
+    /// with a leading quote in every column, ids and names included, and import back unchanged.
+    @Test func formulaLikeValuesAreQuotedOnExportAndImportBackToTheSameRecords() throws {
+        let (store, _) = try makeStore(1)
+        let plates = """
+            \(Self.plateHeader)
+            JS0412-00088,JS-0412,+东区,@幸福路,=88号,,,-1,,,-33.5,121.34,installed,2026-01-15,=1+1
+            JS0412-00089,JS-0412,金山区,幸福路,89号,,,,,,,,issued,,'hello
+
+            """
+        #expect(try DistrictCSV.importDoorplates(from: Data(plates.utf8), into: store) == 2)
+        let households = """
+            \(Self.householdHeader)
+            H1,JS-0412,JS0412-00088,+1,-2+3,"=HYPERLINK(""http://evil.example"",""click"")",3,13800138000,active,0,,@risk;=x,,"\tindented"
+            -H3,JS-0412,JS0412-00088,,,@SUM(A1),2,,active,0,,,,"\rCR-led"
+            H4,JS-0412,JS0412-00089,,-1,'hello,1,,active,0,,,,'=already quoted
+
+            """
+        #expect(try DistrictCSV.importHouseholds(from: Data(households.utf8), into: store) == 3)
+        // Stored as the file has them; a quote before a formula is the export's, not the value's.
+        let h1 = try #require(try store.household(EntityID("H1")))
+        #expect(h1.details.headName == "=HYPERLINK(\"http://evil.example\",\"click\")" && h1.details.unit == "+1" && h1.details.room == "-2+3")
+        #expect(h1.details.tags == ["@risk", "=x"] && h1.details.notes == "\tindented")
+        #expect(try store.household(EntityID("-H3"))?.details.notes == "\rCR-led")
+        let h4 = try #require(try store.household(EntityID("H4")))
+        #expect(h4.details.headName == "'hello" && h4.details.notes == "=already quoted" && h4.details.room == "-1")
+        #expect(try store.doorplate(code("JS0412-00088"))?.details.latitude == -33.5)
+
+        let writer = CSVWriter(lineEnding: .lf)
+        let plateText = writer.string(from: try DistrictCSV.exportDoorplates(from: store))
+        let plate88 = DistrictCSV.printed(code("JS0412-00088"))
+        #expect(plateText.contains("\n\(plate88),JS-0412,'+东区,'@幸福路,'=88号,,,-1,,,-33.5,121.34,installed,2026-01-15,'=1+1\n"), "\(plateText)")
+        #expect(plateText.contains(",89号,,,,,,,,issued,,'hello\n"))
+        let householdText = writer.string(from: try DistrictCSV.exportHouseholds(from: store))
+        #expect(householdText.contains("\nH1,JS-0412,\(plate88),'+1,'-2+3,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",3,13800138000,active,0,,'=x;@risk,,'\tindented\n"), "\(householdText)")
+        #expect(householdText.contains("\n'-H3,JS-0412,\(plate88),,,'@SUM(A1),2,,active,0,,,,\"'\rCR-led\"\n"))
+        #expect(householdText.contains(",,-1,'hello,1,,active,0,,,,'=already quoted\n"))
+
+        let (fresh, _) = try makeStore(2)
+        #expect(try DistrictCSV.importDoorplates(from: Data(plateText.utf8), into: fresh) == 2)
+        #expect(try DistrictCSV.importHouseholds(from: Data(householdText.utf8), into: fresh) == 3)
+        #expect(try fresh.households().sorted { $0.id < $1.id } == store.households().sorted { $0.id < $1.id })
+        #expect(try fresh.doorplates().map(\.details) == store.doorplates().map(\.details))
+        #expect(writer.string(from: try DistrictCSV.exportHouseholds(from: fresh)) == householdText)
+        #expect(writer.string(from: try DistrictCSV.exportDoorplates(from: fresh)) == plateText)
+    }
+
+    /// Notes and names drawn from formula triggers, quotes and text of every kind survive an
+    /// export and an import into a fresh replica, and no exported cell starts with a trigger.
+    @Test func generatedFormulaLikeNotesAndNamesRoundTripThroughAFreshReplica() throws {
+        let seed = testSeed(default: 0x5F0A_0002)
+        var random = SplitMix64(seed: seed)
+        let pieces = ["'", "''", "=", "+", "-", "@", "1", ".5", "a", "陈", "幸福路", " ", ",", "\"", ";", "SUM(A1)", "\u{301}"]
+        let notePieces = pieces + ["\t", "\r", "\n", "\r\n"]
+        func text(_ from: [String], count: ClosedRange<Int>) -> String {
+            (0..<Int.random(in: count, using: &random)).map { _ in random.element(of: from) }.joined()
+        }
+        let households = try (0..<300).map { index -> Household in
+            var head = text(pieces, count: 1...5)
+            if head.trimmingCharacters(in: .whitespaces).isEmpty { head += "王" }
+            let draft = HouseholdDraft(doorplate: code("JS0412-\(String(format: "%05d", 88 + index % 5))"), unit: text(pieces, count: 0...2),
+                                       room: nil, headName: head, memberCount: 1, phone: nil, notes: text(notePieces, count: 0...6))
+            return Household(id: try EntityID("H\(index)"), details: try FieldStore.validated(draft))
+        }
+        let table = try DistrictCSV.householdTable(households)
+        let runnable = table.rows.joined().filter { field in
+            SpreadsheetFormula.triggers.contains(field.unicodeScalars.first ?? " ") && !SpreadsheetFormula.isPlainNegativeNumber(field[...].unicodeScalars)
+        }
+        #expect(runnable.isEmpty, "\(runnable.count) cells start with a trigger, e.g. \(runnable.prefix(3).map(\.debugDescription)); FIELDSYNC_SEED=\(seed)")
+        let (store, _) = try makeStore(1)
+        #expect(try DistrictCSV.importHouseholds(from: CSVWriter().data(from: table), into: store) == households.count, "FIELDSYNC_SEED=\(seed)")
+        let read = try store.households().sorted { $0.id < $1.id }
+        let mismatches = zip(read, households.sorted { $0.id < $1.id }).filter { $0.details != $1.details }
+        #expect(mismatches.isEmpty, "\(mismatches.count) differ, e.g. \(mismatches.prefix(3).map { "\(String(reflecting: $0.0.details)) read back, \(String(reflecting: $0.1.details)) written" }); FIELDSYNC_SEED=\(seed)")
+        #expect(read.count == households.count)
+    }
 }

@@ -89,12 +89,11 @@ public struct EnrollmentQR: Sendable, Equatable {
         }
     }
 
-    /// Writes the SVG readable by its owner only: the payload holds the device's one-time token.
+    /// Writes the SVG readable by its owner only from its first byte (`OwnerOnlyFile`): the
+    /// payload holds the device's one-time token.
     public static func write(_ svg: String, to path: String) throws {
         try checkDestination(path)
-        let url = URL(fileURLWithPath: path)
-        try Data(svg.utf8).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        try OwnerOnlyFile.write(Data(svg.utf8), toPath: path)
     }
 
     static func escaped(_ text: String) -> String {

@@ -11,8 +11,9 @@ import Foundation
 /// The header row always comes first. A field is quoted only when it must be: it holds a comma,
 /// a quote, CR or LF, starts or ends with white space, starts with a byte order mark, or is the
 /// only field of its row and empty (an unquoted one would be an empty line). Quotes inside are doubled.
-/// Note: fields starting with `=`, `+`, `-` or `@` are written as they are; a spreadsheet may treat
-/// them as formulas, so exports meant for Excel from untrusted input need a policy of their own.
+/// Fields are written exactly as they are, formula-like ones included (`=`, `+`, `-`, `@`, tab, CR
+/// first): the writer is a faithful codec. Exports of people's data neutralize formulas before
+/// writing, with `SpreadsheetFormula` (as `DistrictCSV` does), and restore them when reading.
 public struct CSVWriter: Sendable {
     /// What ends each row.
     public enum LineEnding: String, Sendable {

@@ -24,6 +24,11 @@ import SyncKit
 /// unit, room and normalized head name, so importing the same file twice is refused instead
 /// of duplicating. An import checks every row first and reports up to `ImportError.issuesMax`
 /// problems by row and column; only a clean file is written, in one transaction.
+///
+/// Every cell of a table (ids, names, notes, every column) goes through `SpreadsheetFormula`: an
+/// export prefixes `'` to a value a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+1`,
+/// `@SUM(A1)`, a tab- or CR-led text), an import removes it again, so an exported file imports
+/// back to the very same values and an operator who opens it in a spreadsheet runs nothing.
 public enum DistrictCSV {
     public static let doorplateColumns = [
         "code", "cell", "district", "street", "building_number", "block", "unit", "floor", "room", "remainder",
@@ -47,7 +52,7 @@ public enum DistrictCSV {
                 a.unit ?? "", a.floor ?? "", a.room ?? "", a.remainder ?? "",
                 plate.latitude.map { String($0) } ?? "", plate.longitude.map { String($0) } ?? "",
                 plate.status.rawValue, plate.installedOn?.description ?? "", plate.notes,
-            ]
+            ].map(SpreadsheetFormula.neutralized)
         }
         return try CSVTable(header: doorplateColumns, rows: rows)
     }
@@ -61,7 +66,7 @@ public enum DistrictCSV {
                 String(d.memberCount), d.phone ?? "", d.status.rawValue, String(household.visitCount),
                 joined(household.visitDays.map(\.description)), joined(d.tags), joined(household.distinctFrom.map(\.rawValue)),
                 d.notes,
-            ]
+            ].map(SpreadsheetFormula.neutralized)
         }
         return try CSVTable(header: householdColumns, rows: rows)
     }
@@ -115,7 +120,7 @@ public enum DistrictCSV {
                 block: reader.text("block"), unit: reader.text("unit"), floor: reader.text("floor"), room: reader.text("room"),
                 remainder: reader.text("remainder"))
             let draft = DoorplateDraft(code: plateCode, address: address, latitude: latitude, longitude: longitude,
-                                       status: status, installedOn: installed, notes: reader.text("notes") ?? "")
+                                       status: status, installedOn: installed, notes: reader.raw("notes"))
             guard let checked = reader.validate({ try FieldStore.validated(draft) }) else { continue }
             if let first = firstRowByCode[plateCode] {
                 reader.issue("code", "doorplate \(plateCode.canonical) is also on row \(first); each plate appears once")
@@ -164,7 +169,7 @@ public enum DistrictCSV {
             let draft = HouseholdDraft(
                 doorplate: plateCode, unit: reader.text("unit"), room: reader.text("room"), headName: reader.raw("head_name"),
                 memberCount: members, phone: reader.text("phone"), status: status, tags: Set(split(reader.raw("tags"))),
-                notes: reader.text("notes") ?? "")
+                notes: reader.raw("notes"))
             guard let checked = reader.validate({ try FieldStore.validated(draft) }) else { continue }
             let id = givenID ?? EntityID.naturalKey(collection: FieldModel.households, key: [
                 FieldStore.dwellingKey(checked), TextNormalizer.normalizedName(checked.headName),
@@ -277,7 +282,8 @@ struct TableReader {
         rowNumber = index + 2  // the header is row 1
     }
 
-    func raw(_ name: String) -> String { indices[name].map { row[$0] } ?? "" }
+    /// The field's value: the cell as written, less the quote an export put before a formula.
+    func raw(_ name: String) -> String { indices[name].map { SpreadsheetFormula.restored(row[$0]) } ?? "" }
 
     /// The field, or nil when empty or only spaces.
     func text(_ name: String) -> String? {

@@ -6,6 +6,10 @@ import CSQLite
 ///     let db = try Connection(path: "replica.db")
 ///     try db.transaction { try db.execute("INSERT INTO t VALUES (1)") }
 ///
+/// A database file is created owner-only (0600) before SQLite opens it, and one found open to
+/// other users is made owner-only (`OwnerOnlyFile.prepareDatabase`): it holds personal data.
+/// ':memory:', '' (a private temporary database) and `file:` URIs are left to SQLite.
+///
 /// Not Sendable: exactly one owner (the replica's lock) uses a connection.
 package final class Connection {
     let handle: OpaquePointer
@@ -19,6 +23,9 @@ package final class Connection {
     package static let cacheKiB = 32 * 1024
 
     package init(path: String, readOnly: Bool = false) throws {
+        if Self.isFilePath(path) {
+            try OwnerOnlyFile.prepareDatabase(atPath: path, creating: !readOnly)
+        }
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
@@ -43,6 +50,11 @@ package final class Connection {
             sqlite3_close_v2(db)
             throw error
         }
+    }
+
+    /// Whether SQLite reads `path` as a file name (not an in-memory, temporary or URI database).
+    static func isFilePath(_ path: String) -> Bool {
+        !path.isEmpty && path != ":memory:" && !path.hasPrefix("file:")
     }
 
     deinit {
