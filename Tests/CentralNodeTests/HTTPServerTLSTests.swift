@@ -82,6 +82,42 @@ struct ToolMissing: Error, CustomStringConvertible {
         await server.stop()
     }
 
+    /// What a client can negotiate, as `openssl s_client` sees it (with its own security level
+    /// at 0, so that it offers old protocols and suites and only the server decides).
+    @Test func onlyTLS12And13WithForwardSecretAEADSuitesAreOffered() async throws {
+        guard let openssl = findExecutable("openssl") else { throw CertificateToolMissing() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-tls-rsa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // An RSA key: the one kind with which static RSA key exchange (AES128-SHA) is possible at all.
+        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+        let made = try run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                                     "-subj", "/CN=127.0.0.1"])
+        try #require(made.status == 0, "openssl req failed: \(made.stderr)")
+        let server = try startTestServer { $0.tls = .init(certificatePath: cert, keyPath: key) }
+        defer { Task { await server.stop() } }
+        /// The protocol and cipher negotiated, or nil when the handshake failed.
+        func handshake(_ options: [String]) throws -> (String, String)? {
+            let result = try run("/bin/sh", ["-c", "echo | \(openssl) s_client -connect 127.0.0.1:\(server.boundPort) \(options.joined(separator: " ")) 2>&1"])
+            // "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384"; "New, (NONE), Cipher is (NONE)" on failure.
+            guard let line = result.stdout.split(separator: "\n").first(where: { $0.hasPrefix("New, ") }) else { return nil }
+            let parts = line.dropFirst("New, ".count).components(separatedBy: ", Cipher is ")
+            guard parts.count == 2, parts[0] != "(NONE)", parts[1] != "(NONE)" else { return nil }
+            return (parts[0], parts[1].trimmingCharacters(in: .whitespaces))
+        }
+        let old = "-cipher 'ALL:@SECLEVEL=0'"
+        #expect(try handshake(["-tls1", old]) == nil)
+        #expect(try handshake(["-tls1_1", old]) == nil)
+        for weak in ["AES128-SHA", "AES256-SHA", "AES128-SHA256", "ECDHE-RSA-AES128-SHA", "DES-CBC3-SHA"] {
+            #expect(try handshake(["-tls1_2", "-cipher", "'\(weak):@SECLEVEL=0'"]) == nil, "\(weak) was accepted")
+        }
+        let tls12 = try handshake(["-tls1_2", old])
+        #expect(tls12?.0 == "TLSv1.2" && tls12?.1.hasPrefix("ECDHE-") == true && tls12?.1.contains("GCM") == true || tls12?.1.contains("CHACHA20") == true,
+                "TLS 1.2 negotiated \(String(describing: tls12))")
+        let tls13 = try handshake(["-tls1_3"])
+        #expect(tls13?.0 == "TLSv1.3", "TLS 1.3 negotiated \(String(describing: tls13))")
+    }
+
     @Test func aKeyThatDoesNotMatchTheCertificateGivesAClearError() throws {
         let certificate = try TestCertificate()
         defer { certificate.remove() }

@@ -27,13 +27,18 @@ struct ServerProcessTests {
     }
 
     /// Starts `fieldsync central serve --port 0 --json` and reads the port from its first line.
-    static func startServer(db: String) throws -> (Process, Int) {
+    static func startServer(db: String, stderr: URL? = nil) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = executable
         process.arguments = ["central", "serve", "--db", db, "--port", "0", "--json"]
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        if let stderr {
+            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: stderr)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         var buffer = Data()
         let handle = out.fileHandleForReading
