@@ -126,14 +126,20 @@ enum DeviceCommands {
         var summary: [String: Any] = ["up": progress.opsUp, "down": progress.opsDown, "recordsDown": progress.recordsDown,
                                       "bytesUp": progress.bytesUp, "bytesDown": progress.bytesDown, "rounds": progress.rounds,
                                       "unsynced": progress.unsynced, "verified": progress.verified, "cells": progress.cells,
-                                      "held": progress.held.map { ["op": $0.op.description, "reason": $0.reason] }, "resynced": progress.resynced]
+                                      "held": progress.held.map { held -> [String: String] in
+                                          var row = ["op": held.op.description, "reason": held.reason]
+                                          if let detail = held.detail { row["detail"] = detail }
+                                          return row
+                                      }, "resynced": progress.resynced]
         if let refusal = progress.refusal { summary["refused"] = ["code": refusal.code, "message": refusal.message] }
         if json {
             Output.json(summary)
         } else {
             let records = progress.recordsDown > 0 ? " and \(progress.recordsDown) records of new cells" : ""
             Output.line("synced: \(progress.opsUp) sent (\(Output.bytes(progress.bytesUp))), \(progress.opsDown) received\(records) (\(Output.bytes(progress.bytesDown))), \(progress.unsynced) still unsent\(progress.verified ? ", verified" : "")")
-            for held in progress.held { Output.line("held by the central node (\(held.reason)): \(held.op)") }
+            for held in progress.held {
+                Output.line("held by the central node for the office to review (\(held.reason)): \(held.op)\(held.detail.map { ": \($0)" } ?? "")")
+            }
             if !progress.resynced.isEmpty { Output.line("cells pulled again after a digest mismatch: \(progress.resynced.joined(separator: ", "))") }
         }
         if let refusal = progress.refusal {

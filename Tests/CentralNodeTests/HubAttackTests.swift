@@ -229,3 +229,37 @@ struct DeviceIdentityTests {
         #expect(twice.status == 400 && twice.text.contains("twice"))
     }
 }
+
+/// A device whose operations the node will not all apply keeps syncing.
+struct OneBadOperationTests {
+    @Test func anOperationTheNodeCannotApplyIsSetAsideForTheOperatorsAndTheDeviceSyncsTheRest() async throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: world.hub).router)
+        defer { Task { await server.stop() } }
+        // A newer app on the tablet: its schema has a field the node does not know.
+        let newer = try Schema([CollectionSchema("households", cellField: "cell", fields: [
+            .text("cell"), .text("head_name", review: true), .text("phone", review: true), .counter("visit_count"), .set("tags"),
+            .text("floor_note"),
+        ])])
+        var options = ReplicaOptions()
+        options.replicaID = ReplicaID(high: 21, low: 21)
+        options.clock = ManualClock(millis: HubSyncTests.epoch)
+        let tablet = try Replica.open(path: ":memory:", schema: newer, options: options)
+        let first = try tablet.write { try $0.insert("households", ["cell": "C1", "head_name": "first"]) }
+        try tablet.write { try $0.update("households", first, ["floor_note": "3rd floor, left"]) }   // the node cannot apply this
+        let second = try tablet.write { try $0.insert("households", ["cell": "C1", "head_name": "second"]) }
+        let transport = HTTPSyncTransport(baseURL: URL(string: "http://127.0.0.1:\(server.boundPort)")!, token: world.devices["li"]!.token, timeoutSeconds: 120)
+        let progress = try await offPool { try SyncSession(replica: tablet, verify: false).run(exchange: transport.exchange) }
+        #expect(progress.refusal == nil && progress.unsynced == 0)
+        #expect(progress.held.map(\.reason) == ["unknownSchema"])
+        #expect(progress.held.first?.detail?.contains("floor_note") == true)
+        #expect(Set(try world.hub.replica.records("households").map(\.id)) == [first, second])
+        // The operators see it; the tablet's later work goes through as usual.
+        #expect(try world.hub.reviewItems(kind: .quarantine).map(\.held?.operation.id) == [OpID(replica: tablet.id, seq: 2)])
+        try tablet.write { try $0.update("households", second, ["phone": "13800138000"]) }
+        let later = try await offPool { try SyncSession(replica: tablet, verify: false).run(exchange: transport.exchange) }
+        #expect(later.refusal == nil && later.unsynced == 0 && later.held.isEmpty)
+        #expect(try world.hub.replica.record("households", second)?["phone"] == "13800138000")
+    }
+}
