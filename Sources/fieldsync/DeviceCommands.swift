@@ -83,6 +83,11 @@ enum DeviceCommands {
             let status: [String: Any] = [
                 "replica": replica.id.hex, "unsynced": try replica.unsyncedCount(), "conflicts": try replica.conflicts().count,
                 "quarantined": try replica.quarantined().count, "clockOffsetMillis": replica.clockOffsetMillis(),
+                "heldByCentral": try replica.heldByCentral().map { held -> [String: Any] in
+                    var row: [String: Any] = ["op": held.op.description, "reason": held.reason, "heldMillis": held.heldMillis]
+                    if let detail = held.detail { row["detail"] = detail }
+                    return row
+                },
                 "cursors": try replica.syncCursors().filter { !$0.key.isEmpty }, "cells": settings?.cells ?? [],
                 "central": settings?.central.absoluteString ?? "(not set up)", "lastSyncMillis": settings?.lastSyncMillis ?? 0,
             ]
@@ -96,8 +101,12 @@ enum DeviceCommands {
                 last sync    \(last)
                 conflicts    \(status["conflicts"]!)
                 quarantined  \(status["quarantined"]!)
+                held         \(try replica.heldByCentral().count) changes held by the central node for the office to review
                 clock offset \(replica.clockOffsetMillis()) ms
                 """)
+            for held in try replica.heldByCentral(limit: 5) {
+                Output.line("  \(held.op) (\(held.reason))\(held.detail.map { ": \($0)" } ?? "")")
+            }
         default:
             throw UsageError("unknown device command \"\(command)\"\n\n\(usage)")
         }

@@ -255,6 +255,10 @@ struct OneBadOperationTests {
         #expect(progress.held.map(\.reason) == ["unknownSchema"])
         #expect(progress.held.first?.detail?.contains("floor_note") == true)
         #expect(Set(try world.hub.replica.records("households").map(\.id)) == [first, second])
+        // The tablet remembers what the office has to decide, and why.
+        let remembered = try tablet.heldByCentral()
+        #expect(remembered.map(\.op) == [OpID(replica: tablet.id, seq: 2)] && remembered.first?.reason == "unknownSchema")
+        #expect(remembered.first?.detail?.contains("floor_note") == true)
         // The operators see it; the tablet's later work goes through as usual.
         #expect(try world.hub.reviewItems(kind: .quarantine).map(\.held?.operation.id) == [OpID(replica: tablet.id, seq: 2)])
         try tablet.write { try $0.update("households", second, ["phone": "13800138000"]) }

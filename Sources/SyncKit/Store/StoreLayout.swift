@@ -37,6 +37,8 @@ enum StoreLayout {
         CREATE TABLE IF NOT EXISTS _fs_cover(
             collection INTEGER NOT NULL, entity TEXT NOT NULL, replica INTEGER NOT NULL, seq INTEGER NOT NULL,
             PRIMARY KEY(collection, entity, replica)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _fs_held(
+            seq INTEGER PRIMARY KEY, reason TEXT NOT NULL, detail TEXT, held_millis INTEGER NOT NULL);
         CREATE VIEW IF NOT EXISTS _fs_outbox AS
             SELECT seq, hlc, collection, entity, body FROM _fs_op
             WHERE replica = 1 AND seq > coalesce((SELECT value FROM _fs_state WHERE key = 'acked_seq'), 0);

@@ -58,6 +58,7 @@ extension Replica {
             if response.acceptedThroughSeq > UInt64(try engine.state("acked_seq") ?? 0) {
                 try engine.setState("acked_seq", Int64(response.acceptedThroughSeq))
             }
+            try engine.noteHeld(response.held, atMillis: response.serverTimeMillis)
             // The clock offset first: the page is judged against the central node's time (a device
             // whose clock went back since its last sync would otherwise hold the page's operations
             // in its own quarantine, where nothing ever retries them).
@@ -101,7 +102,54 @@ extension Replica {
     }
 }
 
+/// One of this device's operations the central node holds for its operators instead of applying
+/// it (a clock far ahead, a cell the device never served, a field the node does not know…): it
+/// left the outbox, and the office releases or discards it.
+public struct HeldOperation: Sendable, Equatable {
+    public let op: OpID
+    public let reason: String
+    public let detail: String?
+    /// The central node's time when it said so.
+    public let heldMillis: Int64
+}
+
+extension Replica {
+    /// The device's operations the central node said it holds, newest first (the last
+    /// `Engine.heldRememberedMax`), for the collector to see what the office has to decide.
+    public func heldByCentral(limit: Int = 100) throws -> [HeldOperation] {
+        try withEngine { engine in
+            let select = try engine.db.cached("SELECT seq, reason, detail, held_millis FROM _fs_held ORDER BY seq DESC LIMIT ?")
+            defer { select.reset() }
+            try select.bind([.int(Int64(max(0, limit)))])
+            var result: [HeldOperation] = []
+            while try select.step() {
+                result.append(HeldOperation(op: OpID(replica: id, seq: UInt64(select.int64(at: 0))), reason: select.text(at: 1),
+                                            detail: select.isNull(at: 2) ? nil : select.text(at: 2), heldMillis: select.int64(at: 3)))
+            }
+            return result
+        }
+    }
+}
+
 extension Engine {
+    /// Held operations a device remembers (older ones are forgotten first).
+    static let heldRememberedMax = 1_000
+
+    /// Remembers which of this replica's operations a reply says the central node holds.
+    func noteHeld(_ held: [SyncResponse.Held], atMillis millis: Int64) throws {
+        var noted = false
+        for entry in held where entry.op.replica == localID && entry.op.seq <= localSeq {
+            try db.cached("INSERT OR REPLACE INTO _fs_held(seq, reason, detail, held_millis) VALUES (?, ?, ?, ?)")
+                .run([.int(Int64(entry.op.seq)), .text(String(entry.reason.prefix(64))),
+                      entry.detail.map { .text(String($0.prefix(1_000))) } ?? .null, .int(millis)])
+            noted = true
+        }
+        if noted {
+            try db.cached("DELETE FROM _fs_held WHERE seq <= coalesce((SELECT seq FROM _fs_held ORDER BY seq DESC LIMIT 1 OFFSET ?), 0)")
+                .run([.int(Int64(Self.heldRememberedMax))])
+        }
+    }
+
     func cursors() throws -> [String: UInt64] {
         let select = try db.cached("SELECT cell, cseq FROM _fs_cursor")
         defer { select.reset() }
