@@ -252,7 +252,15 @@ enum CentralCommands {
         }
         let hub = try Hub.open(path: path, schema: FieldModel.schema)
         var configuration = HTTPServer.Configuration(host: host, port: port)
-        if let cert, let key { configuration.tls = .init(certificatePath: cert, keyPath: key) }
+        if let cert, let key {
+            configuration.tls = .init(certificatePath: cert, keyPath: key)
+            // The key is the operator's file; say so when other local users can read it.
+            var info = stat()
+            if stat(key, &info) == 0, info.st_mode & 0o077 != 0 {
+                Output.log("tlsKeyOpenToOthers", ["file": key, "mode": "0" + String(info.st_mode & 0o7777, radix: 8),
+                                                  "message": "the TLS private key can be read by other local users; run chmod 600 \(key)"])
+            }
+        }
         configuration.libraryMessageHandler = { message in Output.log("http", ["message": message]) }
         let service = HubService(hub: hub) { message in Output.log("sync", ["message": message]) }
         let signals = ShutdownSignal()

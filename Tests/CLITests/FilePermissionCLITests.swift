@@ -113,6 +113,45 @@ struct FilePermissionCLITests {
     }
 }
 
+extension FilePermissionCLITests {
+    @Test func aTLSKeyOtherUsersCanReadIsReportedWhenTheNodeStarts() throws {
+        let dir = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let openssl = try #require(["/usr/bin/openssl", "/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                   "openssl is not installed; `make deps` installs it")
+        let made = Process()
+        made.executableURL = URL(fileURLWithPath: openssl)
+        made.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                          dir.appendingPathComponent("key.pem").path, "-out", dir.appendingPathComponent("cert.pem").path,
+                          "-days", "1", "-subj", "/CN=127.0.0.1"]
+        made.standardError = FileHandle.nullDevice
+        try made.run()
+        made.waitUntilExit()
+        try #require(made.terminationStatus == 0, "openssl could not make a certificate")
+        try Self.run("central", "init", in: dir, umask: "022")
+        func serveLog() throws -> [String] {
+            let serve = Process()
+            serve.executableURL = CLITests.executable
+            serve.arguments = ["central", "serve", "--port", "0", "--json", "--tls-cert", "cert.pem", "--tls-key", "key.pem"]
+            serve.currentDirectoryURL = dir
+            let out = Pipe(), err = Pipe()
+            serve.standardOutput = out
+            serve.standardError = err
+            try serve.run()
+            _ = out.fileHandleForReading.availableData  // the "listening" document
+            serve.terminate()
+            serve.waitUntilExit()
+            return String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir.appendingPathComponent("key.pem").path)
+        let open = try serveLog()
+        #expect(open.contains { $0.contains("\"event\":\"tlsKeyOpenToOthers\"") && $0.contains("chmod 600 key.pem") }, "\(open)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir.appendingPathComponent("key.pem").path)
+        let closed = try serveLog()
+        #expect(!closed.contains { $0.contains("tlsKeyOpenToOthers") }, "\(closed)")
+    }
+}
+
 /// Linux inotify on one directory: what was created in it and whose attributes changed.
 final class DirectoryWatch {
     struct Event: CustomStringConvertible {
