@@ -250,7 +250,7 @@ extension Hub {
         var expected = device.acceptedSeq + 1
         for (op, _) in sequence {
             guard op.id.seq == expected else {
-                throw HubRefusal(422, "sequenceGap", "operation \(op.id) comes before operation \(expected) of this device reached the central node, which stores a device's operations in sequence order (it has them through \(expected - 1)): push the oldest unacknowledged operations first. Nothing from this push was stored")
+                throw HubRefusal(422, "sequenceGap", "operation \(op.id) was pushed, but this device's operation \(expected) has not reached the central node, which stores a device's operations in sequence order only (it holds them through \(expected - 1)): push the oldest unacknowledged operations first. Nothing from this push was stored")
             }
             expected += 1
         }
