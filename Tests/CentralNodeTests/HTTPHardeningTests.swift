@@ -261,6 +261,35 @@ struct SlowClientTests {
         #expect((server.connectionsCut[.addressPending] ?? 0) > 0)
     }
 
+    @Test func manyKeptAliveConnectionsOfOneAddressBetweenRequestsAreNotCut() async throws {
+        // Collectors behind one carrier address: more connections than the per-address limit of
+        // waiting ones, each between two requests.
+        let server = try startTestServer { $0.pendingConnectionsPerAddressMax = 4 }
+        defer { Task { await server.stop() } }
+        var sockets: [Int32] = []
+        defer { for socket in sockets { close(socket) } }
+        func request(_ socket: Int32) -> String {
+            _ = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n".withCString { send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var reply = ""
+            while !reply.hasSuffix("hello") {
+                let count = recv(socket, &buffer, buffer.count, 0)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return reply + "<closed>" }
+                reply += String(decoding: buffer[0..<count], as: UTF8.self)
+            }
+            return reply
+        }
+        for _ in 0..<16 {
+            let socket = try #require(connectLoopback(port: server.boundPort, receiveTimeoutSeconds: 300))
+            sockets.append(socket)
+            #expect(request(socket).hasPrefix("HTTP/1.1 200"))
+        }
+        // Every one of them is still open for its next request.
+        for socket in sockets { #expect(request(socket).hasPrefix("HTTP/1.1 200")) }
+        #expect(server.connectionsCut[.addressPending] == nil)
+    }
+
     @Test func aConnectionTricklingHeadersIsClosedAtTheHeaderDeadline() async throws {
         let server = try startTestServer { $0.headerTimeoutSeconds = 1; $0.connectionTimeoutSeconds = 600 }
         defer { Task { await server.stop() } }

@@ -16,13 +16,15 @@ import Glibc
 /// every few seconds holds a slot for ever, and one host with a few hundred such connections
 /// takes them all. The warden cuts (shuts the socket down, so the library closes it):
 /// - a connection that has not sent complete request headers within `headerTimeout` of
-///   connecting or of its previous response;
+///   connecting or of the request line of a later request on a kept-alive connection;
+/// - a kept-alive connection idle for `idleTimeout` between requests;
 /// - a body arriving slower than `bodyBytesPerSecondMin` on average after `bodyGrace`;
 /// - the oldest connection of an address still waiting for its headers, when that address has
 ///   more than `pendingPerAddressMax` such connections (many collectors share one carrier
-///   address: only connections without a complete request count against it, so a busy carrier
-///   address is never locked out);
-/// - the oldest connection waiting for its headers, when fewer than `headroom` slots are free.
+///   address: only connections in the middle of sending a request count against it, not those
+///   between requests, so a busy carrier address is never locked out);
+/// - the oldest connection without a request in progress (waiting for headers, or idle between
+///   requests), when fewer than `headroom` slots are free.
 /// A request whose headers are in is never cut while its handler runs.
 ///
 /// Every socket is shut down under the lock that `closed` takes before libmicrohttpd closes the
@@ -30,6 +32,8 @@ import Glibc
 final class ConnectionWarden: Sendable {
     struct Limits: Sendable {
         var headerTimeout: Duration
+        /// How long a kept-alive connection may wait for its next request line.
+        var idleTimeout: Duration
         var bodyGrace: Duration
         var bodyBytesPerSecondMin: Int
         var pendingPerAddressMax: Int
@@ -41,20 +45,28 @@ final class ConnectionWarden: Sendable {
 
     /// Why a connection was cut (counted for tests and metrics).
     enum Cut: String, CaseIterable, Sendable {
-        case headerTimeout, slowBody, addressPending, serverFull
+        case headerTimeout, idleTimeout, slowBody, addressPending, serverFull
     }
 
     private enum Phase {
-        /// Connected, or between two requests: the next request's headers are awaited.
-        case awaitingRequest
+        /// Connected, no complete request headers yet.
+        case connecting
+        /// Between two requests of a kept-alive connection, before the next request line.
+        case idle
+        /// The request line of a later request is in, its headers are not.
+        case awaitingHeaders
         case receivingBody
         case handling
+
+        /// Waiting for a client that has not sent a complete request (what the per-address
+        /// limit counts; an idle kept-alive connection does not).
+        var isWaitingForHeaders: Bool { self == .connecting || self == .awaitingHeaders }
     }
 
     private struct Entry {
         let socket: Int32
         let address: String
-        var phase: Phase = .awaitingRequest
+        var phase: Phase = .connecting
         var since: ContinuousClock.Instant
         var bodyBytes = 0
         var cut = false
@@ -97,17 +109,28 @@ final class ConnectionWarden: Sendable {
         let now = ContinuousClock.now
         state.withLock { state in
             state.entries[connection] = Entry(socket: socket, address: address, since: now)
-            let waiting = state.entries.filter { !$0.value.cut && $0.value.phase == .awaitingRequest }
-            let fromAddress = waiting.filter { $0.value.address == address }
+            let fromAddress = state.entries.filter { !$0.value.cut && $0.value.phase.isWaitingForHeaders && $0.value.address == address }
             if fromAddress.count > limits.pendingPerAddressMax, let oldest = fromAddress.min(by: { $0.value.since < $1.value.since }) {
                 Self.cut(oldest.key, .addressPending, &state)
             }
             let open = state.entries.values.filter { !$0.cut }.count
+            // When slots run short, the connection waiting longest without a request in progress
+            // goes (an idle kept-alive one as well: its client opens another when it needs one).
             if open > limits.connectionsMax - limits.headroom,
-               let oldest = state.entries.filter({ !$0.value.cut && $0.value.phase == .awaitingRequest && $0.key != connection })
+               let oldest = state.entries.filter({ !$0.value.cut && ($0.value.phase.isWaitingForHeaders || $0.value.phase == .idle) && $0.key != connection })
                 .min(by: { $0.value.since < $1.value.since }) {
                 Self.cut(oldest.key, .serverFull, &state)
             }
+        }
+    }
+
+    /// A request line arrived: on a kept-alive connection, its headers are now awaited.
+    func requestLineReceived(_ connection: UInt) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            guard state.entries[connection]?.phase == .idle else { return }
+            state.entries[connection]?.phase = .awaitingHeaders
+            state.entries[connection]?.since = now
         }
     }
 
@@ -132,7 +155,7 @@ final class ConnectionWarden: Sendable {
     func requestEnded(_ connection: UInt) {
         let now = ContinuousClock.now
         state.withLock { state in
-            state.entries[connection]?.phase = .awaitingRequest
+            state.entries[connection]?.phase = .idle
             state.entries[connection]?.since = now
         }
     }
@@ -232,8 +255,10 @@ final class ConnectionWarden: Sendable {
         for (connection, entry) in state.entries where !entry.cut {
             let elapsed = now - entry.since
             switch entry.phase {
-            case .awaitingRequest where elapsed > limits.headerTimeout:
+            case .connecting where elapsed > limits.headerTimeout, .awaitingHeaders where elapsed > limits.headerTimeout:
                 Self.cut(connection, .headerTimeout, &state)
+            case .idle where elapsed > limits.idleTimeout:
+                Self.cut(connection, .idleTimeout, &state)
             case .receivingBody where elapsed > limits.bodyGrace:
                 let owed = (elapsed - limits.bodyGrace) / .seconds(1) * rate
                 if Double(entry.bodyBytes) < owed { Self.cut(connection, .slowBody, &state) }

@@ -17,6 +17,7 @@ func httpURICallback(
     guard let cls else { return nil }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = RequestState(rawURI: uri.map { String(cString: $0) } ?? "")
+    if let connection { context.warden.requestLineReceived(UInt(bitPattern: connection)) }
     context.requestsInFlight.add(1, ordering: .relaxed)
     context.requestStatesAlive.add(1, ordering: .relaxed)
     return Unmanaged.passRetained(state).toOpaque()
@@ -74,6 +75,9 @@ func httpAccessCallback(
         state.headers = headers
         let head = HTTPRequestHead(method: methodName, path: url.map { String(cString: $0) } ?? "/", query: state.rawQuery,
                                    headers: headers, remoteAddress: clientAddress(connection))
+        // The headers are in: the request no longer waits for its client while the server judges
+        // it (a preflight may wait for the database: the server's time, not the client's).
+        context.warden.headersReceived(key, bodyExpected: false)
         // Everything a request can be refused for without its body is judged now, so that a
         // refused body is never read, let alone parsed.
         if let refusal = earlyRefusal(head, version: version.map { String(cString: $0) } ?? "", state: state, context: context) {
@@ -82,7 +86,8 @@ func httpAccessCallback(
         }
         let declared = headers["Content-Length"].flatMap { Int($0.trimmingCharacters(in: [" ", "\t"])) } ?? 0
         if declared > 0 { state.body.reserveCapacity(min(declared, context.bodyBytesMax)) }
-        context.warden.headersReceived(key, bodyExpected: declared > 0 || headers["Transfer-Encoding"] != nil)
+        // Now the body is read, at the client's pace.
+        if declared > 0 || headers["Transfer-Encoding"] != nil { context.warden.headersReceived(key, bodyExpected: true) }
         return .YES
     }
 

@@ -17,8 +17,9 @@ extension HTTPServer {
         public var connectionsMax: Int = 512
         /// A connection idle (nothing received or sent) this long is closed.
         public var connectionTimeoutSeconds: Int = 30
-        /// A connection must send complete request headers within this of connecting or of its
-        /// previous response (however slowly bytes trickle in), or it is closed.
+        /// A connection must send complete request headers within this of connecting, or of the
+        /// request line of a later request (however slowly bytes trickle in), or it is closed. A
+        /// kept-alive connection waits `connectionTimeoutSeconds` for its next request.
         public var headerTimeoutSeconds: Int = 10
         /// A request body must arrive at this average rate at least, once `bodyGraceSeconds`
         /// have passed since its headers, or the connection is closed. (Apache's RequestReadTimeout
@@ -93,7 +94,7 @@ extension HTTPServer {
         var connectionMemoryBytes: Int { max(32 * 1024, 2 * headerBytesMax + 16 * 1024) }
 
         var wardenLimits: ConnectionWarden.Limits {
-            .init(headerTimeout: .seconds(headerTimeoutSeconds), bodyGrace: .seconds(bodyGraceSeconds),
+            .init(headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(connectionTimeoutSeconds), bodyGrace: .seconds(bodyGraceSeconds),
                   bodyBytesPerSecondMin: bodyBytesPerSecondMin, pendingPerAddressMax: pendingConnectionsPerAddressMax,
                   connectionsMax: connectionsMax, lingerTimeout: .seconds(lingerSeconds))
         }
