@@ -51,18 +51,27 @@ extension Engine {
             guard name >= afterCollection else { continue }
             guard cell.isEmpty || table.cellFieldID != nil else { continue }
             let lowest = name == afterCollection ? afterEntity : ""
-            let liveFilter: String, tombFilter: String
+            // Every branch is a range of an index (the cell column's, `_fs_tombstone_cell`), so a
+            // page costs what it returns, not the district: the pseudo-cell "" (no cell, or an
+            // empty one) is two ranges, `= ''` and `IS NULL`, never a scan of `coalesce(…)`.
+            let sql: String
             if let cellField = table.schema.cellField {
                 let column = StoreLayout.quoted(cellField)
-                (liveFilter, tombFilter) = cell.isEmpty ? ("coalesce(\(column), '') = ?1", "coalesce(cell, '') = ?1") : ("\(column) = ?1", "cell = ?1")
+                var branches = ["SELECT id FROM \(table.table) WHERE \(column) = ?1 AND id > ?2",
+                                "SELECT entity FROM _fs_tombstone WHERE collection = ?3 AND cell = ?1 AND entity > ?2"]
+                if cell.isEmpty {
+                    branches += ["SELECT id FROM \(table.table) WHERE \(column) IS NULL AND id > ?2",
+                                 "SELECT entity FROM _fs_tombstone WHERE collection = ?3 AND cell IS NULL AND entity > ?2"]
+                }
+                sql = branches.joined(separator: " UNION ALL ") + " ORDER BY 1 LIMIT ?4"
             } else {
-                (liveFilter, tombFilter) = ("?1 = ?1", "?1 = ?1")
+                sql = """
+                    SELECT id FROM \(table.table) WHERE ?1 = ?1 AND id > ?2
+                    UNION ALL SELECT entity FROM _fs_tombstone WHERE collection = ?3 AND entity > ?2
+                    ORDER BY 1 LIMIT ?4
+                    """
             }
-            let select = try db.cached("""
-                SELECT id FROM \(table.table) WHERE \(liveFilter) AND id > ?2
-                UNION ALL SELECT entity FROM _fs_tombstone WHERE collection = ?3 AND \(tombFilter) AND entity > ?2
-                ORDER BY 1 LIMIT ?4
-                """)
+            let select = try db.cached(sql)
             var ids: [String] = []
             do {
                 defer { select.reset() }

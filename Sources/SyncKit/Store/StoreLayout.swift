@@ -26,6 +26,7 @@ enum StoreLayout {
         CREATE TABLE IF NOT EXISTS _fs_tombstone(
             collection INTEGER NOT NULL, entity TEXT NOT NULL, cell TEXT,
             fields BLOB NOT NULL, meta BLOB NOT NULL, PRIMARY KEY(collection, entity)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS _fs_tombstone_cell ON _fs_tombstone(collection, cell, entity);
         CREATE TABLE IF NOT EXISTS _fs_conflict(
             collection INTEGER NOT NULL, entity TEXT NOT NULL, field INTEGER NOT NULL, review INTEGER NOT NULL,
             PRIMARY KEY(collection, entity, field)) WITHOUT ROWID;
