@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev openssl curl
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo bench sim soak fuzz clean
+.PHONY: all deps build release test demo bench bench-district sim soak fuzz clean
 
 all: build
 
@@ -44,8 +44,16 @@ demo: deps
 	$(SWIFT) build --product fieldsync
 	$$($(SWIFT) build --show-bin-path)/fieldsync demo
 
+# The named benchmarks (BENCH=..., all when empty), each next to plain SQLite in the same run;
+# without BENCH, then a 134-cell district through a real node (fieldsync-bench district).
 bench: release
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench $(BENCH)
+	@[ -n "$(BENCH)" ] || $$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench district --cells 134
+
+# The reference district: 1,344 cells of 300 doorplates (about 800,000 records), 64 clients
+# (a few minutes; about 3 GB of temporary files).
+bench-district: release
+	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench district --cells 1344 --clients 64
 
 # Long runs: many more property cases, fuzz inputs and crash rounds than `make test`, then
 # thousands of simulation seeds (a few hours on 2 cores).

@@ -276,6 +276,7 @@ enum CentralCommands {
         let signal = await signals.wait()
         Output.log("stopping", ["signal": Int(signal)])
         let abandoned = await server.stop()
+        try? hub.flushLastSeen()
         if abandoned > 0 {
             Output.log("drainTimedOut", ["requestsUnanswered": abandoned])
         }

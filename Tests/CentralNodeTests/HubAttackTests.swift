@@ -1,5 +1,6 @@
 import FieldKit
 import Foundation
+import Synchronization
 import Testing
 @testable import CentralNode
 @testable import SyncKit
@@ -265,5 +266,41 @@ struct OneBadOperationTests {
         let later = try await offPool { try SyncSession(replica: tablet, verify: false).run(exchange: transport.exchange) }
         #expect(later.refusal == nil && later.unsynced == 0 && later.held.isEmpty)
         #expect(try world.hub.replica.record("households", second)?["phone"] == "13800138000")
+    }
+}
+
+/// The node's reads run beside its writer.
+struct ConcurrentExchangeTests {
+    @Test func aPullOnlyExchangeIsAnsweredWhileTheWriterIsBusy() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-readers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hub = try Hub.open(path: dir.appendingPathComponent("central.db").path, schema: FieldModel.schema)
+        #expect(hub.readers != nil)
+        let token = try hub.enroll(device: "li", cells: ["JS-0401"], actor: "operator-1").token
+        let li = ReplicaID(high: 31, low: 31)
+        // A first exchange binds the token (a write).
+        let first = try hub.handle(SyncRequest(device: li, cursors: [:], push: [try householdOp(li, seq: 1)]), token: token)
+        #expect(first.acceptedThroughSeq == 1)
+        // An operator's write holds the writer until the pull has been answered (or 300 s pass).
+        let answered = DispatchSemaphore(value: 0)
+        let writerHeld = DispatchSemaphore(value: 0)
+        let writerGaveUp = Atomic<Bool>(false)
+        let writer = Thread {
+            _ = try? hub.write(actor: "operator-1", action: "hold", detail: "test") {
+                writerHeld.signal()
+                if answered.wait(timeout: .now() + 300) == .timedOut { writerGaveUp.store(true, ordering: .relaxed) }
+            }
+        }
+        writer.start()
+        writerHeld.wait()
+        let cursors = first.cursors
+        let reply = try await offPool { try hub.handle(SyncRequest(device: li, cursors: cursors, push: []), token: token) }
+        answered.signal()
+        let waited = writerGaveUp.load(ordering: .relaxed)
+        #expect(!waited, "the pull waited for the writer")
+        #expect(reply.cells == ["JS-0401"] && reply.acceptedThroughSeq == 1)
+        // The device's last sync is known at once, although a pull writes nothing.
+        #expect(try hub.devices().first?.lastSeenMillis != nil)
     }
 }

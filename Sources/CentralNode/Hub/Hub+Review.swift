@@ -150,11 +150,13 @@ extension Hub {
 
     /// Raises duplicate review items in the cells of the households `ops` wrote (a new household,
     /// or one whose dwelling or name changed, may now look like another), logged for the devices.
-    /// Cells where no household changed are not scanned again.
-    func raiseDuplicates(after ops: [Op], access: CentralAccess) throws {
+    /// Cells where no household changed what duplicate suspicion reads (a visit, a phone) are not
+    /// scanned again; `revived` names households an operation brought back from deletion.
+    func raiseDuplicates(after ops: [Op], access: CentralAccess, revived: Set<EntityID> = []) throws {
         guard holdsFieldModel else { return }
         var cells: Set<GridCell> = []
-        for op in ops where op.collection == FieldModel.households {
+        for op in ops where op.collection == FieldModel.households
+            && (revived.contains(op.entity) || op.assignments.contains(where: { FieldModel.duplicateMatchingFields.contains($0.field) })) {
             if let text = try access.cell(of: op.collection, op.entity), let cell = try? GridCell(parsing: text) { cells.insert(cell) }
         }
         guard !cells.isEmpty else { return }

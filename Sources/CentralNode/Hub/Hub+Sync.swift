@@ -1,3 +1,4 @@
+import FieldKit
 import Foundation
 import SyncKit
 
@@ -15,13 +16,40 @@ extension Hub {
 
     /// Answers one exchange: stores the pushed operations (applied, or held in quarantine with a
     /// reason), then returns the next page of the device's cells, all in one transaction.
+    ///
+    /// Only what writes takes the writer: the pushed operations, or a token's first use (which
+    /// binds it to the device's replica id). The page the device pulls is read afterwards in a read
+    /// transaction of its own (a pooled reader connection when the node's file has one), so
+    /// exchanges that only pull, page through snapshots or verify run beside each other and beside
+    /// the writer.
     public func handle(_ request: SyncRequest, token: String) throws -> SyncResponse {
         let request = try Self.withCanonicalCells(request)
         try Self.checkPush(request)
-        return try replica.centralTransaction { access in
-            let device = try Self.authenticate(token: token, replica: request.device, access: access)
-            return try exchange(request, device: device, access: access, asBundle: false)
+        var (device, binds) = try read { access in try Self.authenticateReading(token: token, replica: request.device, access: access) }
+        var held: [SyncResponse.Held] = []
+        if binds || !request.push.isEmpty {
+            (device, held) = try replica.centralTransaction { access in
+                var device = try Self.authenticate(token: token, replica: request.device, access: access)
+                let held = try push(request, device: &device, access: access)
+                try flushLastSeen(access: access)
+                return (device, held)
+            }
         }
+        let pushed = binds || !request.push.isEmpty
+        let response = try read { access in
+            // A device that only pulled was seen now: remembered, written with a later write.
+            if !pushed { noteSeen(device.name, atMillis: access.nowMillis) }
+            return try pull(request, device: Self.reloadCells(device, access: access), held: held, access: access, asBundle: false)
+        }
+        try flushLastSeenIfDue()
+        return response
+    }
+
+    /// Runs a read of the node's state: on a pooled reader connection when there is one, else
+    /// on the writer's connection.
+    func read<T>(_ body: (CentralAccess) throws -> T) throws -> T {
+        if let readers { return try readers.read(body) }
+        return try replica.centralRead(body)
     }
 
     /// One page of a cell's snapshot for an enrolled device (`GET /v1/snapshot`): the records
@@ -31,7 +59,7 @@ extension Hub {
     /// itself).
     public func snapshot(cell name: String, after: String?, limit: Int = SyncProtocol.pageOpsMax, token: String) throws -> CellSnapshot {
         let cell = Self.cellName(name)
-        return try replica.centralTransaction { access in
+        return try read { access in
             let device = try Self.authenticate(token: token, replica: nil, access: access)
             guard cell.isEmpty || device.cells.contains(cell) else {
                 throw HubRefusal(403, "outOfScope", "device \(device.name) does not serve cell \(cell); ask an operator to assign it")
@@ -113,22 +141,32 @@ extension Hub {
         }
     }
 
-    /// The core of an exchange, for the network path and bundles alike.
+    /// A whole exchange in one transaction of the writer (bundles, carried by hand).
     private func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
         var device = input
-        let now = access.nowMillis
-        let pageMax = asBundle ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
+        let held = try push(request, device: &device, access: access)
+        return try pull(request, device: device, held: held, access: access, asBundle: asBundle)
+    }
 
+    /// Stores the pushed operations (in the writer's transaction) and returns those held; the
+    /// device's accepted sequence number moves with them.
+    private func push(_ request: SyncRequest, device: inout Device, access: CentralAccess) throws -> [SyncResponse.Held] {
+        let now = access.nowMillis
         // Push: the device's operations in sequence order, each applied or held, so that a
         // snapshot's covers are exact and `acceptedThroughSeq` means every one through it.
         var held: [SyncResponse.Held] = []
         var stored: [Op] = []
+        var revived: Set<EntityID> = []
         for (op, isNew) in try Self.pushInSequence(request.push, device: device, access: access) {
             if isNew {
+                // A household an edit brings back from deletion (an edit concurrent with a delete)
+                // may look like another although the edit names no field duplicates read.
+                let wasLive = op.collection == FieldModel.households ? try access.isLive(op.collection, op.entity) : true
                 if let verdict = try Self.store(op, device: device, access: access) {
                     held.append(verdict)
                 } else {
                     stored.append(op)
+                    if !wasLive, try access.isLive(op.collection, op.entity) { revived.insert(op.entity) }
                 }
             }
             device.acceptedSeq = op.id.seq
@@ -137,8 +175,14 @@ extension Hub {
             .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
         // New households may look like existing ones: raise review items before the pull, so the
         // device receives them in this very reply.
-        try raiseDuplicates(after: stored, access: access)
+        try raiseDuplicates(after: stored, access: access, revived: revived)
+        return held
+    }
 
+    /// The page a device pulls: what it reads only, so it may run in a read transaction.
+    private func pull(_ request: SyncRequest, device: Device, held: [SyncResponse.Held], access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
+        let now = access.nowMillis
+        let pageMax = asBundle ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
         // Pull: cells the device starts (no cursor) or is part way through come as snapshots of
         // state; the others as the next page of their log. Records and operations share the page.
         let scope = device.cells.union([""])
@@ -320,10 +364,31 @@ extension Hub {
     /// Refuses a token that is unknown or revoked, reading only (no write lock): the HTTP layer
     /// calls it once the headers are in, before it reads or parses a body.
     public func checkToken(_ token: String) throws {
-        let row = try replica.withConnection { try Self.tokenRow(token, db: $0) }
+        let row = try read { try Self.tokenRow(token, db: $0.db) }
         guard !row.revoked else {
             throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
         }
+    }
+
+    /// The device a token belongs to, read only: with `replica`, refused when the token is bound
+    /// to another; `binds` says the token is not bound yet (the writer binds it).
+    private static func authenticateReading(token: String, replica: ReplicaID, access: CentralAccess) throws -> (device: Device, binds: Bool) {
+        let row = try tokenRow(token, db: access.db)
+        guard !row.revoked else {
+            throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
+        }
+        if let bound = row.replica, bound != replica {
+            throw HubRefusal(403, "tokenInUse", "this token belongs to another replica (\(bound.hex.prefix(8))…): enroll this device with its own token")
+        }
+        return (try loadDevice(row.name, replica: replica, access: access), row.replica == nil)
+    }
+
+    /// A device's cells as the pull's own read sees them (an operator may have changed them
+    /// since the push), with the accepted sequence number the push left.
+    private static func reloadCells(_ device: Device, access: CentralAccess) throws -> Device {
+        var current = try loadDevice(device.name, replica: device.replica, access: access)
+        current.acceptedSeq = max(current.acceptedSeq, device.acceptedSeq)
+        return current
     }
 
     /// The device a token belongs to. With `replica`, the token is bound to it at first use and

@@ -1,5 +1,6 @@
 import FieldKit
 import Foundation
+import Synchronization
 import SyncKit
 
 /// The central node's logic without HTTP: a replica holding every cell, the central op log with
@@ -14,18 +15,66 @@ import SyncKit
 /// history copied under the new one, so devices of the new cell receive it whole).
 public final class Hub: Sendable {
     public let replica: Replica
+    /// Read-only connections for the exchanges' reads (nil for an in-memory node).
+    let readers: ReaderPool?
+    /// When devices that only pulled were last seen, written in batches (`flushLastSeen`).
+    private let seen = Mutex(SeenDevices())
+
+    struct SeenDevices {
+        var pending: [String: Int64] = [:]
+        var flushedAt: ContinuousClock.Instant = .now
+    }
 
     /// Token length in random bytes (hex on the wire).
     public static let tokenBytes = 32
     public static let deviceNameLengthMax = 64
     public static let cellsPerDeviceMax = 256
+    /// Reader connections at most: reads beyond them wait for one (two cores serve this machine).
+    public static let readersMax = 4
+    /// How long a pull-only device's last-seen time may wait in memory before it is written.
+    static let lastSeenFlushInterval: Duration = .seconds(5)
 
-    private init(replica: Replica) { self.replica = replica }
+    private init(replica: Replica) {
+        self.replica = replica
+        readers = replica.readerPool(countMax: Self.readersMax)
+    }
 
     public static func open(path: String, schema: Schema, options: ReplicaOptions = ReplicaOptions()) throws -> Hub {
         let replica = try Replica.open(path: path, schema: schema, options: options)
         try replica.withConnection { try $0.execute(HubLayout.createTables) }
         return Hub(replica: replica)
+    }
+
+    // MARK: Last seen
+
+    /// A device that only pulled was seen now: remembered, written with the next write.
+    func noteSeen(_ name: String, atMillis now: Int64) {
+        seen.withLock { $0.pending[name] = now }
+    }
+
+    /// Writes the remembered last-seen times (inside a transaction of the writer).
+    func flushLastSeen(access: CentralAccess) throws {
+        let pending = seen.withLock { state -> [String: Int64] in
+            defer { state.pending = [:]; state.flushedAt = .now }
+            return state.pending
+        }
+        for (name, millis) in pending {
+            try access.db.cached("UPDATE central_device SET last_seen_millis = max(coalesce(last_seen_millis, 0), ?) WHERE name = ?")
+                .run([.int(millis), .text(name)])
+        }
+    }
+
+    /// Writes every remembered last-seen time now (`central serve` does when it stops).
+    public func flushLastSeen() throws {
+        guard seen.withLock({ !$0.pending.isEmpty }) else { return }
+        try replica.centralTransaction { try flushLastSeen(access: $0) }
+    }
+
+    /// Writes them when the oldest has waited `lastSeenFlushInterval`.
+    func flushLastSeenIfDue() throws {
+        let due = seen.withLock { !$0.pending.isEmpty && ContinuousClock.now - $0.flushedAt >= Self.lastSeenFlushInterval }
+        guard due else { return }
+        try replica.centralTransaction { try flushLastSeen(access: $0) }
     }
 
     // MARK: Devices
@@ -71,7 +120,8 @@ public final class Hub: Sendable {
     }
 
     public func devices() throws -> [DeviceInfo] {
-        try replica.withConnection { db in
+        let pending = seen.withLock { $0.pending }
+        return try replica.withConnection { db in
             let select = try db.prepare("""
                 SELECT name, replica, revoked, enrolled_millis, last_seen_millis,
                        (SELECT group_concat(cell, ',') FROM (SELECT cell FROM central_device_cell c WHERE c.name = d.name AND current = 1 ORDER BY cell))
@@ -82,7 +132,7 @@ public final class Hub: Sendable {
                 result.append(DeviceInfo(name: select.text(at: 0), replica: select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1)),
                                          cells: select.isNull(at: 5) ? [] : select.text(at: 5).split(separator: ",").map(String.init),
                                          revoked: select.int64(at: 2) != 0, enrolledMillis: select.int64(at: 3),
-                                         lastSeenMillis: select.isNull(at: 4) ? nil : select.int64(at: 4)))
+                                         lastSeenMillis: [select.isNull(at: 4) ? nil : select.int64(at: 4), pending[select.text(at: 0)]].compactMap { $0 }.max()))
             }
             return result
         }

@@ -79,6 +79,12 @@ public enum FieldModel {
             .lifecycle("status", reviewStatus), .text("kept_id"),
         ])
 
+    /// The household fields duplicate suspicion reads: an operation that writes none of them (a
+    /// visit counted, a phone or a note edited) and does not bring a deleted household back
+    /// cannot make a new suspected pair, so the central node need not look for one after it.
+    /// (Every write also assigns the existence register, so that alone says nothing.)
+    public static let duplicateMatchingFields: Set<String> = ["cell", "dwelling_key", "head_name_key", "distinct_from"]
+
     /// The four collections, for apps that extend the schema with their own.
     public static let collections = [doorplateCollection, householdCollection, taskCollection, reviewItemCollection]
 

@@ -8,6 +8,9 @@ struct ByteWriter {
 
     init() { bytes.reserveCapacity(64) }
 
+    /// Empties the writer, keeping its storage (one writer reused for many small encodings).
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
     mutating func write(byte: UInt8) { bytes.append(byte) }
     mutating func write(bytes other: [UInt8]) { bytes.append(contentsOf: other) }
 

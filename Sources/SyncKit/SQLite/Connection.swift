@@ -100,6 +100,20 @@ package final class Connection {
         }
     }
 
+    /// Runs `body` inside `BEGIN ... COMMIT` (a deferred, read transaction): every statement of
+    /// it sees one snapshot of the database (WAL), whatever writers commit meanwhile.
+    package func read<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     package var changes: Int { Int(sqlite3_changes(handle)) }
 

@@ -15,21 +15,36 @@ extension Engine {
     }
 
     private func collectionDigest(_ table: CollectionTable, cell: String?) throws -> [UInt8] {
-        let byName = table.fields.sorted { $0.schema.name.utf8.lexicographicallyPrecedes($1.schema.name.utf8) }
+        // Fields by name bytes, each with its column in the plain table's select below.
+        let byName = table.fields.enumerated().map { (column: $0.offset, id: $0.element.id, schema: $0.element.schema) }
+            .sorted { $0.schema.name.utf8.lexicographicallyPrecedes($1.schema.name.utf8) }
+        // The conflicts of this cell's records only (found through the records, by the cell's
+        // index), not of the whole collection: a digest costs what its cell holds.
         var conflicted: [String: [FieldID]] = [:]
-        let conflicts = try db.cached("SELECT entity, field FROM _fs_conflict WHERE collection = ?")
-        try conflicts.bind([.int(table.id)])
+        let conflicts: Statement
+        if let cell, let cellField = table.schema.cellField {
+            conflicts = try db.cached("""
+                SELECT c.entity, c.field FROM \(table.table) t JOIN _fs_conflict c ON c.collection = ?1 AND c.entity = t.id WHERE t.\(StoreLayout.quoted(cellField)) = ?2
+                UNION ALL SELECT c.entity, c.field FROM _fs_tombstone b JOIN _fs_conflict c ON c.collection = b.collection AND c.entity = b.entity
+                WHERE b.collection = ?1 AND b.cell = ?2
+                """)
+            try conflicts.bind([.int(table.id), .text(cell)])
+        } else {
+            conflicts = try db.cached("SELECT entity, field FROM _fs_conflict WHERE collection = ?")
+            try conflicts.bind([.int(table.id)])
+        }
         while try conflicts.step() { conflicted[conflicts.text(at: 0), default: []].append(FieldID(conflicts.int64(at: 1))) }
         conflicts.reset()
 
         var entries: [(id: String, hash: [UInt8])] = []
-        func add(id: String, exists: Bool, values: [FieldID: Value]) throws {
-            var writer = ByteWriter()
+        var writer = ByteWriter()
+        func add(id: String, exists: Bool, value: (Int, FieldID, FieldSchema) throws -> Value) throws {
+            writer.removeAll()
             writer.write(id)
             writer.write(byte: exists ? 1 : 0)
-            for (fid, field) in byName {
-                writer.write(field.name)
-                writer.write(values[fid] ?? defaultValue(field))
+            for field in byName {
+                writer.write(field.schema.name)
+                writer.write(try value(field.column, field.id, field.schema))
             }
             if let fields = conflicted[id] {
                 let state = try load(table, EntityID(unchecked: id)).state
@@ -52,26 +67,25 @@ extension Engine {
             sql += " WHERE \(StoreLayout.quoted(cellField)) = ?"
             binds.append(.text(cell))
         }
-        let live = try db.prepare(sql)
+        let live = try db.cached(sql)
+        defer { live.reset() }
         try live.bind(binds)
-        var rows: [(String, [FieldID: Value])] = []
         while try live.step() {
-            var values: [FieldID: Value] = [:]
-            for (column, field) in table.fields.enumerated() {
-                values[field.id] = live.value(at: Int32(column + 1), as: field.schema.policy == .set ? .text : field.schema.type)
+            try add(id: live.text(at: 0), exists: true) { column, _, field in
+                live.value(at: Int32(column + 1), as: field.policy == .set ? .text : field.type)
             }
-            rows.append((live.text(at: 0), values))
         }
-        for (id, values) in rows { try add(id: id, exists: true, values: values) }
 
         var tombSQL = "SELECT entity, fields FROM _fs_tombstone WHERE collection = ?"
         var tombBinds: [Value] = [.int(table.id)]
         if let cell { tombSQL += " AND cell = ?"; tombBinds.append(.text(cell)) }
-        let tombs = try db.prepare(tombSQL)
+        let tombs = try db.cached(tombSQL)
+        defer { tombs.reset() }
         try tombs.bind(tombBinds)
-        var deleted: [(String, [FieldID: Value])] = []
-        while try tombs.step() { deleted.append((tombs.text(at: 0), try MetaCodec.decodeValues(tombs.bytes(at: 1)))) }
-        for (id, values) in deleted { try add(id: id, exists: false, values: values) }
+        while try tombs.step() {
+            let values = try MetaCodec.decodeValues(tombs.bytes(at: 1))
+            try add(id: tombs.text(at: 0), exists: false) { _, id, field in values[id] ?? defaultValue(field) }
+        }
 
         entries.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
         var hasher = SHA256()

@@ -48,6 +48,31 @@ final class Engine {
         return grouped
     }
 
+    /// A read-only engine on a file another engine (the writer) has opened: the catalog and the
+    /// replica directory as stored, no writes. For the central node's pool of readers.
+    init(readerOf path: String, schema: Schema, options: ReplicaOptions) throws {
+        let db = try Connection(path: path, readOnly: true)
+        self.db = db
+        self.options = options
+        rng = SplitMix64(seed: 0)
+        let (catalog, directory, localID) = try db.read { () throws -> (Catalog, ReplicaDirectory, ReplicaID) in
+            guard let stored = try db.scalar("SELECT value FROM _fs_state WHERE key = 'replica'")?.blob, let id = ReplicaID(bytes: stored) else {
+                throw SyncError(.corrupt, "replica file \(path) has no replica id; open it for writing first")
+            }
+            return (try Catalog(db: db, schema: schema), try ReplicaDirectory(db: db), id)
+        }
+        self.catalog = catalog
+        self.directory = directory
+        self.codec = MetaCodec(directory: directory)
+        self.localID = localID
+        localSeq = 0
+        clock = HybridLogicalClock(last: .zero)
+        persistedHLC = .zero
+        coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
+        quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
+        dataVersion = try db.scalar("PRAGMA data_version")?.int ?? 0
+    }
+
     init(path: String, schema: Schema, options: ReplicaOptions) throws {
         let db = try Connection(path: path)
         self.db = db

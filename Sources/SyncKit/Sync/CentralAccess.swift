@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the central node needs of its replica beyond the public API, inside one write
 /// transaction: each pushed operation's outcome, records' cells, and its own tables.
 ///
@@ -62,6 +64,12 @@ package struct CentralAccess {
     package func knows(replica id: ReplicaID) throws -> Bool {
         if try engine.directory.existingIndex(of: id) != nil { return true }
         return try engine.db.scalar("SELECT 1 FROM _fs_quarantine WHERE replica = ? LIMIT 1", [.blob(id.bytes)]) != nil
+    }
+
+    /// Whether a record is live (in its plain table, not deleted or unknown).
+    package func isLive(_ collection: String, _ entity: EntityID) throws -> Bool {
+        guard let table = engine.catalog.byName[collection] else { return false }
+        return try engine.db.scalar("SELECT 1 FROM \(table.table) WHERE id = ?", [.text(entity.rawValue)]) != nil
     }
 
     /// The cell field of a collection (nil: a collection without cells, shared by everyone).
@@ -140,5 +148,92 @@ extension Replica {
     /// Runs `body` with the connection, outside any transaction unless `body` opens one.
     package func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         try withEngine { try body($0.db) }
+    }
+}
+
+/// Read-only engines on a replica's file, for reads that run beside its one writer (the central
+/// node's pulls, snapshot pages and verifications), each in a read transaction that sees one
+/// committed state (WAL). At most `countMax` engines, made as needed; a reader waits for a free one.
+///
+///     let pool = try replica.readerPool(countMax: 4)
+///     let page = try pool?.read { access in try access.snapshotPage(cell: "JS-0412", after: nil, limit: 100) }
+package final class ReaderPool: @unchecked Sendable {
+    // @unchecked: `idle` and `made` are only touched while holding `condition`; an engine is
+    // used by the one thread that took it out of `idle` until it puts it back.
+    private let condition = NSCondition()
+    private var idle: [Engine] = []
+    private var made = 0
+    private let countMax: Int
+    private let path: String
+    private let schema: Schema
+    private let options: ReplicaOptions
+
+    private let setup: String?
+
+    /// `setup`: statements each new reader connection runs first (pragmas).
+    init(path: String, schema: Schema, options: ReplicaOptions, countMax: Int, setup: String?) {
+        self.path = path
+        self.schema = schema
+        self.options = options
+        self.countMax = max(1, countMax)
+        self.setup = setup
+    }
+
+    /// Runs `body` in a read transaction of a pooled engine. Only CentralAccess's reading calls
+    /// may be used: the connection is read-only.
+    package func read<T>(_ body: (CentralAccess) throws -> T) throws -> T {
+        let engine = try checkOut()
+        defer { checkIn(engine) }
+        return try engine.db.read { try body(CentralAccess(engine: engine)) }
+    }
+
+    private func checkOut() throws -> Engine {
+        condition.lock()
+        while idle.isEmpty && made >= countMax { condition.wait() }
+        if let engine = idle.popLast() {
+            condition.unlock()
+            return engine
+        }
+        made += 1
+        condition.unlock()
+        do {
+            let engine = try Engine(readerOf: path, schema: schema, options: options)
+            if let setup { try engine.db.execute(setup) }
+            return engine
+        } catch {
+            condition.lock()
+            made -= 1
+            condition.signal()
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private func checkIn(_ engine: Engine) {
+        condition.lock()
+        idle.append(engine)
+        condition.signal()
+        condition.unlock()
+    }
+}
+
+extension Replica {
+    /// A pool of read-only engines on this replica's file, or nil when it has none of its own
+    /// (an in-memory replica: its reads go through the writer's connection).
+    package func readerPool(countMax: Int, setup: String? = nil) -> ReaderPool? {
+        withEngine { engine in
+            let path = engine.db.path
+            guard Connection.isFilePath(path) else { return nil }
+            return ReaderPool(path: path, schema: schema, options: engine.options, countMax: countMax, setup: setup)
+        }
+    }
+
+    /// Runs `body` in a read transaction on the writer's own connection (for replicas without
+    /// a reader pool).
+    package func centralRead<T>(_ body: (CentralAccess) throws -> T) throws -> T {
+        try withEngine { engine in
+            guard !engine.db.isInTransaction else { return try body(CentralAccess(engine: engine)) }
+            return try engine.db.read { try body(CentralAccess(engine: engine)) }
+        }
     }
 }

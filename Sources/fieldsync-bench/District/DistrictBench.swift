@@ -26,6 +26,9 @@ struct DistrictBench {
         var morningOps = 50
         var keep = false
         var fieldsync: String?
+        /// A directory a `--keep` run left: its imported district and devices are used again
+        /// (for profiling; figures of the burst only, the node's database holds earlier runs' pushes).
+        var reuse: String?
     }
 
     static let usage = """
@@ -38,6 +41,7 @@ struct DistrictBench {
           --processes N    client processes (default 8)
           --fieldsync PATH the fieldsync binary (default: beside this one)
           --keep           keep the files (central.db, CSVs, device replicas)
+          --reuse DIR      run the scenarios again on the district a --keep run left in DIR
         """
 
     let options: Options
@@ -60,6 +64,10 @@ struct DistrictBench {
                 guard let path = words.popFirst() else { throw BenchError("--fieldsync takes a path\n\(usage)") }
                 options.fieldsync = path
             case "--keep": options.keep = true
+            case "--reuse":
+                guard let path = words.popFirst() else { throw BenchError("--reuse takes a directory\n\(usage)") }
+                options.reuse = path
+                options.keep = true
             default: throw BenchError("unknown option \(word)\n\(usage)")
             }
         }
@@ -69,7 +77,7 @@ struct DistrictBench {
     }
 
     func run() throws {
-        let directory = URL(fileURLWithPath: FileManager.default.temporaryDirectory.path)
+        let directory = options.reuse.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: FileManager.default.temporaryDirectory.path)
             .appendingPathComponent("fieldsync-district-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if !options.keep { try? FileManager.default.removeItem(at: directory) } else { Console.error("district: files kept in \(directory.path)") } }
@@ -78,13 +86,38 @@ struct DistrictBench {
             throw BenchError("no fieldsync binary at \(fieldsync); build it (swift build -c release) or pass --fieldsync PATH")
         }
 
+        let central = directory.appendingPathComponent("central.db").path
+        let devicesFile = directory.appendingPathComponent("devices.json")
+        let devices: [DistrictClient.Device]
+        if options.reuse != nil {
+            // New devices for the same cells: the earlier ones' tokens are bound to their replicas.
+            let earlier = try JSONDecoder().decode([DistrictClient.Device].self, from: Data(contentsOf: devicesFile))
+            devices = try Self.enroll(cells: earlier.map(\.cell), central: central, prefix: "tablet-\(UInt32.random(in: 0 ... .max))-")
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent("devices"))
+        } else {
+            devices = try prepare(directory: directory, central: central, fieldsync: fieldsync)
+            try JSONEncoder().encode(devices).write(to: devicesFile)
+        }
+        let node = try NodeProcess(fieldsync: fieldsync, central: central, log: directory.appendingPathComponent("serve.log"))
+        defer { node.stop() }
+        Console.error("district: node listening on port \(node.port); \(devices.count) devices enrolled")
+
+        let replicas = directory.appendingPathComponent("devices")
+        try FileManager.default.createDirectory(at: replicas, withIntermediateDirectories: true)
+        for (scenario, phase, ops) in [("burst", "burst", options.burstOps), ("morning", "morning", options.morningOps)] {
+            let figures = try runScenario(phase: phase, ops: ops, devices: devices, node: node, replicas: replicas, directory: directory)
+            for figure in figures { Console.out(JSONLine.render(figure.merging(["scenario": scenario]) { a, _ in a })) }
+        }
+    }
+
+    /// Generates the district, imports it through the CLI and enrolls one device per cell.
+    private func prepare(directory: URL, central: String, fieldsync: String) throws -> [DistrictClient.Device] {
         // The district's files.
         Console.error("district: generating \(options.cells) cells of \(options.households) doorplates (seed \(options.seed))")
         let files = try DistrictFiles.write(cells: options.cells, doorplatesPerCell: options.households, seed: options.seed, in: directory)
         Console.error("district: \(files.doorplates) doorplates, \(files.households) households")
 
         // The import through the real CLI, next to plain SQLite inserting the same rows.
-        let central = directory.appendingPathComponent("central.db").path
         try Self.cli(fieldsync, ["central", "init", "--db", central])
         var importFigures: [[String: Any]] = []
         var plainBytes = 0
@@ -107,17 +140,7 @@ struct DistrictBench {
                                      "baseline_bytes": plainBytes, "ratio": (Double(diskBytes) / Double(max(plainBytes, 1))).rounded(2)]))
 
         // One device per cell.
-        let devices = try Self.enroll(cells: files.cells, central: central)
-        let node = try NodeProcess(fieldsync: fieldsync, central: central, log: directory.appendingPathComponent("serve.log"))
-        defer { node.stop() }
-        Console.error("district: node listening on port \(node.port); \(devices.count) devices enrolled")
-
-        let replicas = directory.appendingPathComponent("devices")
-        try FileManager.default.createDirectory(at: replicas, withIntermediateDirectories: true)
-        for (scenario, phase, ops) in [("burst", "burst", options.burstOps), ("morning", "morning", options.morningOps)] {
-            let figures = try runScenario(phase: phase, ops: ops, devices: devices, node: node, replicas: replicas, directory: directory)
-            for figure in figures { Console.out(JSONLine.render(figure.merging(["scenario": scenario]) { a, _ in a })) }
-        }
+        return try Self.enroll(cells: files.cells, central: central)
     }
 
     /// One scenario: every device once, `options.clients` at a time over the client processes.
@@ -129,6 +152,7 @@ struct DistrictBench {
         }
         Console.error("district: \(phase): \(devices.count) devices, \(chunks.count) client processes × \(perProcess) at a time")
         let cpuBefore = node.cpuSeconds()
+        let clientsBefore = Self.childrenCPUSeconds()
         let started = ContinuousClock.now
         var clients: [(Process, Pipe)] = []
         for (index, chunk) in chunks.enumerated() {
@@ -156,6 +180,7 @@ struct DistrictBench {
         }
         let wall = Measurement.seconds(ContinuousClock.now - started)
         let cpu = node.cpuSeconds() - cpuBefore
+        let clientsCPU = Self.childrenCPUSeconds() - clientsBefore
         var figures: [[String: Any]] = []
         var errors: [String: Int] = [:]
         for outcome in outcomes where !outcome.ok { errors[outcome.error ?? "unknown", default: 0] += 1 }
@@ -172,6 +197,8 @@ struct DistrictBench {
         }
         var statuses: [String: Int] = [:]
         for sample in samples where sample.status != 200 { statuses["\(sample.status) \(sample.code ?? "")", default: 0] += 1 }
+        figures.append(["benchmark": "district.clients", "processes": clients.count, "cpu_seconds": clientsCPU.rounded(1),
+                        "cpu_cores": (clientsCPU / wall).rounded(2)])
         figures.append(["benchmark": "district.node", "cpu_cores": (cpu / wall).rounded(2), "cpu_seconds": cpu.rounded(1),
                         "peak_rss_mb": (Double(node.peakRSSKiB()) / 1024).rounded(0), "refused_exchanges": statuses])
         let bootstraps = samples.filter { $0.kind == "bootstrap" }
@@ -184,14 +211,23 @@ struct DistrictBench {
         return figures
     }
 
+    /// User and system CPU seconds of this process's children that have ended (the client
+    /// processes, once waited for).
+    static func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
     }
 
-    private static func enroll(cells: [String], central: String) throws -> [DistrictClient.Device] {
+    private static func enroll(cells: [String], central: String, prefix: String = "tablet-") throws -> [DistrictClient.Device] {
         let hub = try Hub.open(path: central, schema: FieldModel.schema)
         return try cells.enumerated().map { index, cell in
-            let name = "tablet-\(index + 1)"
+            let name = "\(prefix)\(index + 1)"
             return DistrictClient.Device(name: name, token: try hub.enroll(device: name, cells: [cell], actor: "bench").token, cell: cell)
         }
     }
