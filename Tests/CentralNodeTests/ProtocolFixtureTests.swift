@@ -35,10 +35,16 @@ struct ProtocolFixtureTests {
         try world.enroll("wang", cells: ["JS-0412"], index: 3)
         let start = try world.replica("wang").nextSyncRequest(pullOpsMax: 100)
         let snapshot = try world.hub.handle(start, token: world.devices["wang"]!.token)
+        // A client that does not ask for the compact form gets the records spelled out (form 1).
+        try world.enroll("zhou", cells: ["JS-0412"], index: 4)
+        var plain = try world.replica("zhou").nextSyncRequest(pullOpsMax: 100)
+        plain.snapshotForm = nil
+        let spelledOut = try world.hub.handle(plain, token: world.devices["zhou"]!.token)
         let error = SyncErrorReply(code: "revoked", message: "device tablet-07 was revoked by an operator; it can no longer sync")
         return [("sync-request.json", try SyncProtocol.encode(request)), ("sync-response.json", try SyncProtocol.encode(response)),
                 ("sync-request-verify.json", try SyncProtocol.encode(verify)), ("error-reply.json", try SyncProtocol.encode(error)),
-                ("sync-response-snapshot.json", try SyncProtocol.encode(snapshot))]
+                ("sync-response-snapshot.json", try SyncProtocol.encode(snapshot)),
+                ("sync-response-snapshot-form1.json", try SyncProtocol.encode(spelledOut))]
     }
 
     @Test func goldenMessagesDecodeAndReencodeToTheSameBytes() throws {
@@ -50,7 +56,7 @@ struct ProtocolFixtureTests {
             let golden = try Data(contentsOf: Self.directory.appendingPathComponent(name))
             let reencoded: Data
             switch name {
-            case "sync-response.json", "sync-response-snapshot.json": reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncResponse.self, from: golden))
+            case "sync-response.json", "sync-response-snapshot.json", "sync-response-snapshot-form1.json": reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncResponse.self, from: golden))
             case "error-reply.json": reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncErrorReply.self, from: golden))
             default: reencoded = try SyncProtocol.encode(try SyncProtocol.decode(SyncRequest.self, from: golden))
             }

@@ -116,6 +116,44 @@ struct WireJSONTests {
         for problem in problems { Issue.record(Comment(rawValue: problem)) }
     }
 
+    /// The compact snapshot form (`SnapshotForm.compact`) carries every record of a page exactly,
+    /// re-encodes to the same bytes, and is smaller than the records spelled out.
+    @Test func compactSnapshotPagesCarryTheirRecordsExactly() throws {
+        var problems: [String] = []
+        for seed in PropertySeeds.seeds(base: 0x4A51_0000, default: 300) {
+            var g = Generator(rng: SplitMix64(seed: seed))
+            var records = (0..<g.below(6)).map { _ in g.record() }
+            // Records of one collection sharing field names, as a cell's households do.
+            if g.below(2) == 0, let first = records.first {
+                records = records.map { var r = $0; r.collection = first.collection; r.registers = first.registers; return r }
+            }
+            let page = CellSnapshot(cseq: g.rng.next() % 10_000, records: records, next: g.below(2) == 0 ? nil : g.text(), form: SnapshotForm.compact)
+            let bytes = try SyncProtocol.encode(page)
+            let decoded = try SyncProtocol.decode(CellSnapshot.self, from: bytes)
+            if decoded.records != page.records { problems.append("records change through the compact form (FIELDSYNC_SEED=\(seed))") }
+            if try SyncProtocol.encode(decoded) != bytes { problems.append("a compact page does not re-encode to the same bytes (FIELDSYNC_SEED=\(seed))") }
+            if WireJSON.fitsCompact(records), decoded.form != SnapshotForm.compact { problems.append("a page that fits was not written compact (FIELDSYNC_SEED=\(seed))") }
+        }
+        for problem in problems { Issue.record(Comment(rawValue: problem)) }
+    }
+
+    @Test func compactPagesThatAreDamagedAreRefusedWithWhereItWentWrong() throws {
+        let good = #"{"cseq":4,"fields":{"households":[["cell","r"]]},"form":2,"records":[[0,"JXC3BQGWJXBCXFY88R80QZ0Y88",[[0,2,1767225600000,1]],[[0,2]],true,["JS-0412"]]],"replicas":["00000000000000020000000000000002"]}"#
+        #expect(try SyncProtocol.decode(CellSnapshot.self, from: Data(good.utf8)).records.first?.registers["cell"]?.heads.first?.value == "JS-0412")
+        let cases: [(String, String)] = [
+            (good.replacingOccurrences(of: #""form":2"#, with: #""form":3"#), "snapshot form 3 is unknown"),
+            (good.replacingOccurrences(of: "[[0,2]]", with: "[[5,2]]"), "replica 5 is not in replicas"),
+            (good.replacingOccurrences(of: #"["JS-0412"]]]"#, with: #"["JS-0412",1]]]"#), "has 2 entries for the 1 fields"),
+            (good.replacingOccurrences(of: "[[0,2,1767225600000,1]]", with: "[]"), "names ref 0, and the record lists no refs"),
+            (good.replacingOccurrences(of: #"[[0,"JXC3"#, with: #"[[4,"JXC3"#), "collection 4 is not in the page's fields"),
+            (good.replacingOccurrences(of: #""r"]"#, with: #""x"]"#), "a field kind is r, c or s"),
+        ]
+        for (text, says) in cases {
+            let error = #expect(throws: SyncError.self) { try SyncProtocol.decode(CellSnapshot.self, from: Data(text.utf8)) }
+            #expect(error?.message.contains(says) == true, "\(says): \(error?.message ?? "no error")")
+        }
+    }
+
     @Test func malformedJSONIsRefusedWithWhereItWentWrong() throws {
         let cases: [(String, String)] = [
             (#"{"protocol":1,"#, "expected a quoted key at byte 14"),

@@ -57,7 +57,8 @@ extension Hub {
     /// current at. A client that assembles pages continues with the log after the first page's
     /// `cseq`; later pages' `covers` make the overlap duplicates (the sync exchange does this
     /// itself).
-    public func snapshot(cell name: String, after: String?, limit: Int = SyncProtocol.pageOpsMax, token: String) throws -> CellSnapshot {
+    public func snapshot(cell name: String, after: String?, limit: Int = SyncProtocol.pageOpsMax, form: Int = SnapshotForm.spelledOut,
+                         token: String) throws -> CellSnapshot {
         let cell = Self.cellName(name)
         return try read { access in
             let device = try Self.authenticate(token: token, replica: nil, access: access)
@@ -66,7 +67,8 @@ extension Hub {
             }
             let cseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
             let page = try access.snapshotPage(cell: cell, after: after, limit: min(max(limit, 1), SyncProtocol.pageOpsMax))
-            return CellSnapshot(cseq: cseq, records: page.records, next: page.next)
+            return CellSnapshot(cseq: cseq, records: page.records, next: page.next,
+                                form: min(max(form, SnapshotForm.spelledOut), SnapshotForm.newest))
         }
     }
 
@@ -186,6 +188,8 @@ extension Hub {
         // Pull: cells the device starts (no cursor) or is part way through come as snapshots of
         // state; the others as the next page of their log. Records and operations share the page.
         let scope = device.cells.union([""])
+        // Pages in the newest form both sides know (a bundle stays in form 1: any build reads it).
+        let form = asBundle ? SnapshotForm.spelledOut : min(max(request.snapshotForm ?? SnapshotForm.spelledOut, SnapshotForm.spelledOut), SnapshotForm.newest)
         let maxCseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
         var budget = pageMax
         var snapshots: [String: CellSnapshot] = [:]
@@ -207,7 +211,7 @@ extension Hub {
             }
             let page = try access.snapshotPage(cell: cell, after: resume, limit: budget)
             budget -= page.records.count
-            snapshots[cell] = CellSnapshot(cseq: start, records: page.records, next: page.next)
+            snapshots[cell] = CellSnapshot(cseq: start, records: page.records, next: page.next, form: form)
             cursors[cell] = start
             if page.next != nil { more = true }
         }

@@ -114,8 +114,15 @@ public struct HubService: Sendable {
             }
             limit = value
         }
+        var form = SnapshotForm.spelledOut
+        if let text = http.queryValue(named: "form") {
+            guard let value = Int(text), value >= 1 else {
+                return (Self.reply(.badRequest, "badRequest", "form must be 1 (records spelled out) or 2 (compact); got \"\(text.prefix(20))\""), "badRequest")
+            }
+            form = value
+        }
         do {
-            let page = try hub.snapshot(cell: cell, after: http.queryValue(named: "after"), limit: limit, token: token)
+            let page = try hub.snapshot(cell: cell, after: http.queryValue(named: "after"), limit: limit, form: form, token: token)
             log("snapshot page of cell \(cell): \(page.records.count) records")
             return (HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
                                  body: try SyncProtocol.encode(page)), nil)

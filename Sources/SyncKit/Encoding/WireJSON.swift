@@ -60,6 +60,7 @@ enum WireJSON {
             o.field("protocol") { $0.int(Int64(request.protocolVersion)) }
             o.field("pullOpsMax") { $0.int(Int64(request.pullOpsMax)) }
             o.field("push") { $0.array(request.push) { write($1, &$0) } }
+            if let form = request.snapshotForm { o.field("snapshotForm") { $0.int(Int64(form)) } }
             if let snapshots = request.snapshots { o.field("snapshots") { $0.dictionary(snapshots) { $0.string($1) } } }
         }
     }
@@ -88,6 +89,7 @@ enum WireJSON {
     }
 
     static func write(_ snapshot: CellSnapshot, _ w: inout JSONWriter) {
+        if snapshot.form == SnapshotForm.compact, fitsCompact(snapshot.records) { return writeCompact(snapshot, &w) }
         w.object { o in
             o.field("cseq") { $0.uint(snapshot.cseq) }
             if let next = snapshot.next { o.field("next") { $0.string(next) } }
@@ -258,7 +260,8 @@ enum WireJSON {
         _ = try version(f)
         return SyncRequest(device: try replica(try f.key("device")), cursors: try uintMap(try f.key("cursors")),
                            push: try f.key("push").array().map(op), pullOpsMax: try f.key("pullOpsMax").int(),
-                           digests: try f.optionalKey("digests").map(stringMap), snapshots: try f.optionalKey("snapshots").map(stringMap))
+                           digests: try f.optionalKey("digests").map(stringMap), snapshots: try f.optionalKey("snapshots").map(stringMap),
+                           snapshotForm: try f.optionalKey("snapshotForm")?.int())
     }
 
     static func response(_ f: JSONField) throws -> SyncResponse {
@@ -274,7 +277,13 @@ enum WireJSON {
     }
 
     static func snapshot(_ f: JSONField) throws -> CellSnapshot {
-        CellSnapshot(cseq: try f.key("cseq").uint64(), records: try f.key("records").array().map(record),
+        if let form = try f.optionalKey("form") {
+            guard try form.int() == SnapshotForm.compact else {
+                throw form.fail("snapshot form \(try form.int()) is unknown; this build reads forms 1 and 2. Update the older side")
+            }
+            return try compactSnapshot(f)
+        }
+        return CellSnapshot(cseq: try f.key("cseq").uint64(), records: try f.key("records").array().map(record),
                      next: try f.optionalKey("next")?.string())
     }
 
@@ -374,7 +383,7 @@ extension SyncErrorReply: WireMessage {
     static func readJSON(_ f: JSONField) throws -> SyncErrorReply { try WireJSON.errorReply(f) }
 }
 
-private extension JSONField {
+extension JSONField {
     /// A two-element array, as the compact snapshot form writes its pairs; `shape` says which.
     func pair(_ shape: String) throws -> (JSONField, JSONField) {
         let items = try array()

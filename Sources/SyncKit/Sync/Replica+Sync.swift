@@ -23,7 +23,7 @@ extension Replica {
             for cell in cursors.keys where !cell.isEmpty && bootstrapping[cell] == nil { digests?[cell] = try digest(cell: cell) }
         }
         return SyncRequest(device: id, cursors: cursors, push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax, digests: digests,
-                           snapshots: bootstrapping.isEmpty ? nil : bootstrapping)
+                           snapshots: bootstrapping.isEmpty ? nil : bootstrapping, snapshotForm: SnapshotForm.newest)
     }
 
     /// Takes a central reply in one transaction: acknowledges what the central node stored,

@@ -237,10 +237,26 @@ public struct CellSnapshot: Codable, Sendable, Equatable {
     public var cseq: UInt64
     public var records: [SnapshotRecord]
     public var next: String?
+    /// How the page is written on the wire: 1, each record spelled out (above); 2, compact
+    /// (`SnapshotForm.compact`: names, replica ids and value types said once per page), sent
+    /// to a device that asks for it (`SyncRequest.snapshotForm`). The records are the same.
+    public var form: Int = SnapshotForm.spelledOut
 
-    public init(cseq: UInt64, records: [SnapshotRecord], next: String?) {
+    public init(cseq: UInt64, records: [SnapshotRecord], next: String?, form: Int = SnapshotForm.spelledOut) {
         self.cseq = cseq
         self.records = records
         self.next = next
+        self.form = form
     }
+
+    // Foundation's coders know form 1 only (the hand-written codec, `WireJSON`, knows both).
+    private enum CodingKeys: String, CodingKey { case cseq, records, next }
+}
+
+/// The forms a snapshot page is written in.
+public enum SnapshotForm {
+    public static let spelledOut = 1
+    public static let compact = 2
+    /// The newest form this build reads and writes.
+    public static let newest = compact
 }

@@ -35,9 +35,12 @@ public struct SyncRequest: Codable, Sendable, Equatable {
     /// Cells whose snapshot is being received: the key to resume after (`CellSnapshot.next`).
     /// The cell's cursor is then the snapshot's starting sequence number.
     public var snapshots: [String: String]?
+    /// The newest snapshot page form the device reads (`SnapshotForm`); absent: form 1. The node
+    /// answers in the newest form both know.
+    public var snapshotForm: Int?
 
     public init(device: ReplicaID, cursors: [String: UInt64], push: [Op], pullOpsMax: Int = SyncProtocol.pageOpsMax,
-                digests: [String: String]? = nil, snapshots: [String: String]? = nil) {
+                digests: [String: String]? = nil, snapshots: [String: String]? = nil, snapshotForm: Int? = nil) {
         self.protocolVersion = SyncProtocol.version
         self.device = device
         self.cursors = cursors
@@ -45,10 +48,11 @@ public struct SyncRequest: Codable, Sendable, Equatable {
         self.pullOpsMax = pullOpsMax
         self.digests = digests
         self.snapshots = snapshots
+        self.snapshotForm = snapshotForm
     }
 
     private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", device, cursors, push, pullOpsMax, digests, snapshots
+        case protocolVersion = "protocol", device, cursors, push, pullOpsMax, digests, snapshots, snapshotForm
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +64,7 @@ public struct SyncRequest: Codable, Sendable, Equatable {
         pullOpsMax = try c.decode(Int.self, forKey: .pullOpsMax)
         digests = try c.decodeIfPresent([String: String].self, forKey: .digests)
         snapshots = try c.decodeIfPresent([String: String].self, forKey: .snapshots)
+        snapshotForm = try c.decodeIfPresent(Int.self, forKey: .snapshotForm)
     }
 }
 
