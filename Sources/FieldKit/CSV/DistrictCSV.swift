@@ -239,7 +239,7 @@ public enum DistrictCSV {
     }
 
     static func split(_ text: String) -> [String] {
-        text.split(separator: listSeparator).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        text.split(separator: listSeparator).map(String.init).filter { !$0.isBlank }
     }
 
     static func joined(_ items: some Collection<String>) -> String {
@@ -288,7 +288,7 @@ struct TableReader {
     /// The field, or nil when empty or only spaces.
     func text(_ name: String) -> String? {
         let value = raw(name)
-        return value.trimmingCharacters(in: .whitespaces).isEmpty ? nil : value
+        return value.isBlank ? nil : value
     }
 
     /// Parses one field; on failure records an issue at its column and returns nil.

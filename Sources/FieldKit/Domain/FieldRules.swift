@@ -68,7 +68,7 @@ enum FieldRules {
     }
 
     static func optionalPart(_ text: String?, field: String, what: String) throws -> String? {
-        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let text, !text.isBlank else { return nil }
         guard text.count <= addressPartLengthMax else {
             throw FieldError(.invalidValue, field: field, "\(what) is \(text.count) characters long; at most \(addressPartLengthMax)")
         }
@@ -88,7 +88,7 @@ enum FieldRules {
             throw FieldError(.invalidValue, field: "tags", "a household has at most \(tagsMax) tags; got \(tags.count)")
         }
         for tag in tags {
-            guard !tag.trimmingCharacters(in: .whitespaces).isEmpty, tag.count <= tagLengthMax, !tag.contains(";") else {
+            guard !tag.isBlank, tag.count <= tagLengthMax, !tag.contains(";") else {
                 throw FieldError(.invalidValue, field: "tags",
                     "tag “\(tag.prefix(40))” must be 1 to \(tagLengthMax) characters without “;”")
             }

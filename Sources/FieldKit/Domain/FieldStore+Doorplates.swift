@@ -109,7 +109,7 @@ extension FieldStore {
 
     /// Parses one typed value into a doorplate draft (validation of the whole draft follows).
     static func set(_ name: String, _ text: String, in draft: inout DoorplateDraft) throws {
-        let part: String? = text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : text
+        let part: String? = text.isBlank ? nil : text
         try naming(name) {
             switch name {
             case "district": draft.address.district = part

@@ -227,7 +227,7 @@ extension FieldStore {
         checked.room = try FieldRules.optionalPart(draft.room, field: "room", what: "room")
         checked.headName = try FieldRules.name(draft.headName)
         checked.memberCount = try FieldRules.memberCount(draft.memberCount)
-        if let phone = draft.phone, !phone.trimmingCharacters(in: .whitespaces).isEmpty {
+        if let phone = draft.phone, !phone.isBlank {
             checked.phone = try FieldRules.phoneDigits(phone)
         } else {
             checked.phone = nil

@@ -94,7 +94,7 @@ extension FieldStore {
     @discardableResult
     public func addTaskNote(_ id: EntityID, _ text: String) throws -> FieldTask {
         let checked = try FieldRules.notes(text)
-        guard !checked.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !checked.allSatisfy(\.isWhitespace) else {
             throw FieldError(.invalidValue, field: "notes", "the note is empty; type what happened")
         }
         let note = TaskNote(atMillis: nowMillis(), device: deviceID, text: checked)

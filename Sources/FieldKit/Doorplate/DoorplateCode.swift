@@ -132,11 +132,14 @@ extension DoorplateCode {
                 "This is too long to be a \(subject) (more than \(lengthMax) characters). "
                     + "Check that you scanned or typed the doorplate's own code.")
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else {
+        // Trimmed of white space and line ends at both ends (Character's, not Foundation's: a
+        // code is parsed for every row of a district file).
+        let characters = Array(text)
+        guard let first = characters.firstIndex(where: { !$0.isWhitespace }),
+              let last = characters.lastIndex(where: { !$0.isWhitespace }) else {
             throw DoorplateError(.empty, "The \(subject) is empty. Scan the plate again or type its code.")
         }
-        return trimmed.map { ScannedCharacter(original: $0, ascii: asciiReading(of: $0)) }
+        return characters[first...last].map { ScannedCharacter(original: $0, ascii: asciiReading(of: $0)) }
     }
 
     private static let dashVariants: Set<Character> = [
@@ -145,6 +148,9 @@ extension DoorplateCode {
     ]
 
     private static func asciiReading(of character: Character) -> Character? {
+        if let byte = character.asciiValue {
+            return Character(Unicode.Scalar((0x61...0x7A).contains(byte) ? byte - 0x20 : byte))
+        }
         if dashVariants.contains(character) { return "-" }
         let folded = character.isASCII ? String(character) : String(character).precomposedStringWithCompatibilityMapping
         guard folded.count == 1, let single = folded.first, single.isASCII else { return nil }

@@ -82,7 +82,8 @@ public enum AddressNormalizer {
 
     /// Keeps the separator out of parts so that different splits never give the same key.
     private static func escaped(_ part: String) -> String {
-        part.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "|", with: "%7C")
+        guard part.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "|") }) else { return part }
+        return part.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "|", with: "%7C")
     }
 }
 
@@ -96,7 +97,8 @@ struct AddressScanner {
     init(display: [Character]) {
         self.display = display
         self.folded = display.map { character in
-            character.isASCII ? Character(character.lowercased()) : TextNormalizer.folded(character)
+            if let byte = character.asciiValue { return Character(Unicode.Scalar((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)) }
+            return TextNormalizer.folded(character)
         }
     }
 

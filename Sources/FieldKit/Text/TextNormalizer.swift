@@ -20,6 +20,9 @@ import Foundation
 public enum TextNormalizer {
     /// The matching form of `text`; see the type's rules.
     public static func normalized(_ text: String) -> String {
+        // ASCII is its own NFKC form and none of it is folded further: the common case of codes,
+        // numbers and pinyin skips Foundation's normalization and the tables.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return normalizedASCII(text) }
         let compatible = text.precomposedStringWithCompatibilityMapping.lowercased()
         var result = ""
         result.reserveCapacity(compatible.utf8.count)
@@ -84,9 +87,32 @@ public enum TextNormalizer {
         憲宪
         """
 
+    /// `normalized` for ASCII text: lower case, white space runs to one space, trimmed, runs of
+    /// dashes to one.
+    private static func normalizedASCII(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var pendingSpace = false
+        for byte in text.utf8 {
+            // The white space of Character.isWhitespace within ASCII: tab to carriage return, space.
+            if byte == 0x20 || (0x09...0x0D).contains(byte) {
+                pendingSpace = !bytes.isEmpty
+                continue
+            }
+            if pendingSpace {
+                bytes.append(0x20)
+                pendingSpace = false
+            }
+            if byte == UInt8(ascii: "-"), bytes.last == UInt8(ascii: "-") { continue }
+            bytes.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// One character after NFKC and case folding: separator variants unified, traditional made simplified.
     static func folded(_ character: Character) -> Character {
-        separatorReplacements[character] ?? simplifiedByTraditional[character] ?? character
+        if character.isASCII { return character }
+        return separatorReplacements[character] ?? simplifiedByTraditional[character] ?? character
     }
 
     /// Characters that carry nothing visible and only get in the way of matching.
@@ -110,4 +136,11 @@ public enum TextNormalizer {
     private static let invisibleCharacters: Set<Character> = [
         "\u{200B}", "\u{2060}", "\u{FEFF}", "\u{00AD}",
     ]
+}
+
+extension StringProtocol {
+    /// Empty or spaces and tabs only, as `trimmingCharacters(in: .whitespaces).isEmpty` says (white
+    /// space that is not a line end), without Foundation's bridge to NSString on every call:
+    /// imports ask it for every cell of a district file.
+    var isBlank: Bool { allSatisfy { $0.isWhitespace && !$0.isNewline } }
 }
