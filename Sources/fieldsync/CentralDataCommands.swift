@@ -56,7 +56,11 @@ enum CentralDataCommands {
             return Output.json(["imported": result.records, "table": table.rawValue, "file": file,
                                 "operations": result.operations.count, "recordsByCell": result.recordsByCell])
         }
-        let cells = result.recordsByCell.keys.sorted().map { "\($0) \(result.recordsByCell[$0]!)" }.joined(separator: ", ")
+        // Cell by cell for a few cells; a district's thousand cells would make one line of pages.
+        let counts = result.recordsByCell.values
+        let cells = result.recordsByCell.count <= 12
+            ? result.recordsByCell.keys.sorted().map { "\($0) \(result.recordsByCell[$0]!)" }.joined(separator: ", ")
+            : "\(result.recordsByCell.count) cells, \(counts.min()!) to \(counts.max()!) each; --json lists them"
         Output.line("imported \(result.records) \(table.rawValue) from \(file)\(cells.isEmpty ? "" : " (\(cells))"); devices receive them at their next sync")
     }
 
