@@ -45,6 +45,14 @@ public final class HTTPSyncTransport: Sendable {
         while true {
             do {
                 return try exchangeOnce(body)
+            } catch let busy as Busy where attempt < retriesMax {
+                // The node said when to come back (Retry-After on 503 or 429): at least that long,
+                // plus a random part so that devices told together do not return together.
+                let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
+                Thread.sleep(forTimeInterval: min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0) + Double.random(in: 0...bound))
+                attempt += 1
+            } catch let busy as Busy {
+                throw busy.error
             } catch let error as SyncError where error.code == .unreachable && attempt < retriesMax {
                 // Full jitter: a random wait up to the exponential bound, so devices that lost the
                 // node together do not all come back at the same instant.
@@ -61,10 +69,10 @@ public final class HTTPSyncTransport: Sendable {
         http.setValue("application/json", forHTTPHeaderField: "Content-Type")
         http.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         http.httpBody = body
-        let (data, status) = try send(http)
+        let (data, status, retryAfter) = try send(http)
         guard status == 200 else {
             if status == 429 || status >= 500 {
-                throw SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync")
+                throw Busy(retryAfterSeconds: retryAfter, error: SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync"))
             }
             if let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: data) {
                 throw SyncRefusal(status: status, reply: reply)
@@ -74,20 +82,31 @@ public final class HTTPSyncTransport: Sendable {
         return data
     }
 
+    /// A 5xx or 429 reply: retried, after the node's `Retry-After` (seconds) when it gave one.
+    private struct Busy: Error {
+        var retryAfterSeconds: Double?
+        var error: SyncError
+    }
+
+    /// The longest `Retry-After` honoured; a longer one (or an HTTP date) waits this long.
+    static let retryAfterMaxSeconds: Double = 60
+
     private final class Box: @unchecked Sendable {
         // @unchecked: written once by the URLSession completion handler before `done` is
         // signalled, and read only after waiting on `done`.
-        var result: Result<(Data, Int), any Error> = .failure(SyncError(.unreachable, "no reply"))
+        var result: Result<(Data, Int, Double?), any Error> = .failure(SyncError(.unreachable, "no reply"))
         let done = DispatchSemaphore(value: 0)
     }
 
-    private func send(_ request: URLRequest) throws -> (Data, Int) {
+    private func send(_ request: URLRequest) throws -> (Data, Int, Double?) {
         let box = Box()
         let task = session.dataTask(with: request) { data, response, error in
             if let error {
                 box.result = .failure(error)
             } else {
-                box.result = .success((data ?? Data(), (response as? HTTPURLResponse)?.statusCode ?? 0))
+                let http = response as? HTTPURLResponse
+                let retryAfter = (http?.value(forHTTPHeaderField: "Retry-After")).map { Double($0.trimmingCharacters(in: .whitespaces)) ?? Self.retryAfterMaxSeconds }
+                box.result = .success((data ?? Data(), http?.statusCode ?? 0, retryAfter.map { max(0, $0) }))
             }
             box.done.signal()
         }
