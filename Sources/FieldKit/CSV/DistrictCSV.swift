@@ -149,7 +149,7 @@ public enum DistrictCSV {
             let cellID = reader.read("cell") { try GridCell(parsing: $0) }
             let plateCode = reader.read("doorplate", parseCode)
             let members = reader.read("member_count") { text -> Int in
-                guard let count = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                guard let count = Int(text.trimmedSpaces) else {
                     throw FieldError(.invalidValue, field: "member_count",
                         "member count must be a whole number \(FieldRules.memberCountRange.lowerBound) to \(FieldRules.memberCountRange.upperBound); got “\(text.prefix(12))”")
                 }
@@ -208,10 +208,15 @@ public enum DistrictCSV {
 
     /// A code with or without its check character; a wrong check character is named.
     package static func parseCode(_ text: String) throws -> DoorplateCode {
+        // A code as exported (canonical, then its check character) is read directly.
+        if text.utf8.count == 13, let last = text.last, let parts = DoorplateCode.canonicalParts(String(text.dropLast())) {
+            let code = DoorplateCode(validatedAreaLetters: parts.letters, cellNumber: parts.cell, plateNumber: parts.plate)
+            if last == code.checkCharacter { return code }
+        }
         do {
             return try DoorplateCode(parsing: text)
         } catch let original {
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = text.trimmedSpaces
             guard let last = trimmed.last, let code = try? DoorplateCode(parsing: String(trimmed.dropLast())) else { throw original }
             let check = String(last).precomposedStringWithCompatibilityMapping.uppercased()
             guard check == String(code.checkCharacter) else {
@@ -223,7 +228,7 @@ public enum DistrictCSV {
     }
 
     static func parseReal(_ text: String) throws -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmedSpaces
         guard !trimmed.isEmpty else { return nil }
         guard let value = Double(trimmed), value.isFinite else {
             throw FieldError(.invalidValue, "“\(trimmed.prefix(24))” is not a number in degrees, e.g. 30.7412")
@@ -232,7 +237,7 @@ public enum DistrictCSV {
     }
 
     static func parseEnum<E: RawRepresentable & CaseIterable>(_ text: String, _ type: E.Type, what: String) throws -> E where E.RawValue == String {
-        guard let value = E(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+        guard let value = E(rawValue: text.trimmedSpaces.lowercased()) else {
             throw FieldError(.invalidValue, "\(what) “\(text.prefix(24))” is unknown; use one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return value

@@ -39,10 +39,28 @@ public struct DoorplateCode: Sendable, Hashable, Comparable, Codable, CustomStri
 
     /// Reads a code typed or printed by a person; see the type's grammar for what is accepted.
     public init(parsing text: String) throws {
+        // The canonical form (`JS0412-00088`, as stored and exported) is read without the general
+        // scanner: a district import parses every plate's code several times.
+        if let canonical = Self.canonicalParts(text) {
+            self.init(validatedAreaLetters: canonical.letters, cellNumber: canonical.cell, plateNumber: canonical.plate)
+            return
+        }
         let characters = try Self.scan(text, lengthMax: Self.inputLengthMax, subject: "doorplate code")
         var reader = CodeReader(characters: characters, subject: "doorplate code", quotedInput: text)
         self = try reader.readCode(optionalHyphens: true)
         try reader.expectEnd()
+    }
+
+    /// The parts of a code written exactly in canonical form (two capital letters, four digits,
+    /// a hyphen, five digits), or nil for anything else (which the general reader then judges).
+    static func canonicalParts(_ text: String) -> (letters: String, cell: Int, plate: Int)? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 12, bytes[6] == UInt8(ascii: "-"),
+              bytes[0..<2].allSatisfy({ (0x41...0x5A).contains($0) }),
+              bytes[2..<6].allSatisfy({ (0x30...0x39).contains($0) }),
+              bytes[7..<12].allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        func number(_ digits: ArraySlice<UInt8>) -> Int { digits.reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+        return (String(decoding: bytes[0..<2], as: UTF8.self), number(bytes[2..<6]), number(bytes[7..<12]))
     }
 
     /// Makes a code from its parts, rejecting parts that do not fit the grammar.

@@ -143,4 +143,11 @@ extension StringProtocol {
     /// space that is not a line end), without Foundation's bridge to NSString on every call:
     /// imports ask it for every cell of a district file.
     var isBlank: Bool { allSatisfy { $0.isWhitespace && !$0.isNewline } }
+
+    /// Without leading and trailing spaces and tabs, as `trimmingCharacters(in: .whitespaces)`.
+    var trimmedSpaces: String {
+        func space(_ c: Character) -> Bool { c.isWhitespace && !c.isNewline }
+        guard let first = firstIndex(where: { !space($0) }), let last = lastIndex(where: { !space($0) }) else { return "" }
+        return String(self[first...last])
+    }
 }

@@ -14,16 +14,28 @@ extension Replica {
 
     /// The request for the next exchange: the oldest unacknowledged local operations and the
     /// per-cell cursors.
+    ///
+    /// Everything is read in one read transaction: another process writing to the file (`fieldsync
+    /// record set` while `fieldsync sync` runs) must not slip an operation between the digests and
+    /// the outbox, or the node, having applied it, would find the digests differ and the cell
+    /// would be taken again whole (found by the crash test).
     public func nextSyncRequest(pushOpsMax: Int = SyncProtocol.pushOpsMax, pullOpsMax: Int = SyncProtocol.pageOpsMax,
                                 verify: Bool = false) throws -> SyncRequest {
-        let (cursors, bootstrapping) = try withEngine { (try $0.cursors(), try $0.bootstrapping()) }
-        var digests: [String: String]?
-        if verify {
-            digests = [:]
-            for cell in cursors.keys where !cell.isEmpty && bootstrapping[cell] == nil { digests?[cell] = try digest(cell: cell) }
+        try withEngine { engine in
+            let read = { () throws -> SyncRequest in
+                let (cursors, bootstrapping) = (try engine.cursors(), try engine.bootstrapping())
+                var digests: [String: String]?
+                if verify {
+                    digests = [:]
+                    for cell in cursors.keys where !cell.isEmpty && bootstrapping[cell] == nil {
+                        digests?[cell] = try engine.digest(collection: nil, cell: cell)
+                    }
+                }
+                return SyncRequest(device: self.id, cursors: cursors, push: try engine.outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax,
+                                   digests: digests, snapshots: bootstrapping.isEmpty ? nil : bootstrapping, snapshotForm: SnapshotForm.newest)
+            }
+            return engine.db.isInTransaction ? try read() : try engine.db.read(read)
         }
-        return SyncRequest(device: id, cursors: cursors, push: try outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax, digests: digests,
-                           snapshots: bootstrapping.isEmpty ? nil : bootstrapping, snapshotForm: SnapshotForm.newest)
     }
 
     /// Takes a central reply in one transaction: acknowledges what the central node stored,
