@@ -433,8 +433,11 @@ extension Hub {
     private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> SyncResponse.Held? {
         let before: String?
         var assignsCell = false
+        // The record is read once: for the scope check here, and for the merge after it.
+        var loaded: CentralAccess.RecordBefore?
         if case .some(.some(let cellField)) = access.cellField(of: op.collection) {
-            before = try access.cell(of: op.collection, op.entity)
+            loaded = try access.recordBefore(op.collection, op.entity)
+            before = loaded?.cell
             let assigned = op.assignments.compactMap { a -> String? in
                 if a.field == cellField, case .set(.text(let cell), _) = a.change { return cell }
                 return nil
@@ -457,7 +460,7 @@ extension Hub {
         } else {
             before = nil
         }
-        switch try access.apply(op) {
+        switch try access.apply(op, before: loaded) {
         case .duplicate: return nil
         case .quarantined(let reason):
             return .init(op: op.id, reason: reason.rawValue, detail: try access.quarantineDetail(op.id))

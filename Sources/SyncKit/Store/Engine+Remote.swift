@@ -49,7 +49,9 @@ extension Engine {
 
     /// Applies one remote operation: a duplicate is a no-op, an operation that fails checks or
     /// the drift bound goes to quarantine, anything else merges.
-    func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true) throws {
+    /// `loaded`: the record as the caller just loaded it in this transaction (the central node
+    /// reads it for its scope check first), so that it is not read and decoded twice.
+    func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true, loaded: LoadedEntity? = nil) throws {
         if quarantineCount > 0, try isQuarantined(op.id) {
             report.duplicates += 1
             return
@@ -77,7 +79,7 @@ extension Engine {
                 return
             }
         }
-        guard try merge(resolved, table: table, entity: op.entity) else {
+        guard try merge(resolved, table: table, entity: op.entity, loaded: loaded) else {
             report.duplicates += 1   // a duplicate changes nothing, not even the clock
             return
         }

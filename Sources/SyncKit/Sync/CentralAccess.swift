@@ -23,10 +23,26 @@ package struct CentralAccess {
     /// The central node's clock.
     package var nowMillis: Int64 { engine.nowMillis }
 
-    /// Applies one operation (duplicates and quarantine as `Replica.apply`).
-    package func apply(_ op: Op) throws -> Outcome {
+    /// A record as loaded for a pushed operation: its cell (as `cell(of:)`), and its state, which
+    /// `apply(_:before:)` then merges into without loading it again.
+    package struct RecordBefore {
+        let loaded: LoadedEntity?
+        /// nil: the record is unknown here; "": it has no cell.
+        package let cell: String?
+    }
+
+    package func recordBefore(_ collection: String, _ entity: EntityID) throws -> RecordBefore {
+        guard let table = engine.catalog.byName[collection] else { return RecordBefore(loaded: nil, cell: nil) }
+        let loaded = try engine.load(table, entity)
+        guard let cellID = table.cellFieldID, loaded.location != .none else { return RecordBefore(loaded: loaded, cell: nil) }
+        return RecordBefore(loaded: loaded, cell: loaded.values[cellID]?.text ?? "")
+    }
+
+    /// Applies one operation (duplicates and quarantine as `Replica.apply`); `before`, when given,
+    /// is the record as `recordBefore` loaded it in this transaction, with nothing written since.
+    package func apply(_ op: Op, before: RecordBefore? = nil) throws -> Outcome {
         var report = ApplyReport()
-        try engine.applyRemote(op, report: &report)
+        try engine.applyRemote(op, report: &report, loaded: before?.loaded)
         if report.applied == 1 { return .applied }
         if report.duplicates == 1 { return .duplicate }
         let reason = try engine.db.scalar("SELECT reason FROM _fs_quarantine WHERE replica = ? AND seq = ?",
