@@ -89,21 +89,17 @@ package final class Connection {
     /// Runs `body` inside `BEGIN IMMEDIATE ... COMMIT`; on a throw, rolls back and rethrows the
     /// first error. The body is synchronous, so nothing can await while the write lock is held.
     package func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
+        try within("BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` inside `BEGIN ... COMMIT` (a deferred, read transaction): every statement of
     /// it sees one snapshot of the database (WAL), whatever writers commit meanwhile.
     package func read<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+        try within("BEGIN", body)
+    }
+
+    private func within<T>(_ begin: String, _ body: () throws -> T) throws -> T {
+        try execute(begin)
         do {
             let result = try body()
             try execute("COMMIT")
