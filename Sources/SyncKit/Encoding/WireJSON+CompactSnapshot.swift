@@ -89,14 +89,8 @@ extension WireJSON {
 
     private static func writeCompact(_ record: SnapshotRecord, fields: [(name: String, kind: FieldKind)], collection: Int,
                                      replica: (ReplicaID) -> Int, _ w: inout JSONWriter) {
-        var refs: [(OpID, HLCTimestamp)] = []
-        var index: [OpID: Int] = [:]
-        func ref(_ op: OpID, _ hlc: HLCTimestamp) -> Int {
-            if let known = index[op] { return known }
-            index[op] = refs.count
-            refs.append((op, hlc))
-            return refs.count - 1
-        }
+        var table = RefTable()
+        func ref(_ op: OpID, _ hlc: HLCTimestamp) -> Int { table.index(op, hlc) }
         // Heads first, so a ref shared by a head and a tag carries the head's clock (as form 1).
         let exists = record.exists.heads.map { (ref($0.op, $0.hlc), $0.value) }
         var registers: [String: [(Int, Value)]] = [:]
@@ -120,7 +114,7 @@ extension WireJSON {
             case 0: w.int(Int64(collection))
             case 1: w.string(record.entity.rawValue)
             case 2:
-                w.array(refs) { w, r in
+                w.array(table.refs) { w, r in
                     w.array(0..<4) { w, i in
                         switch i {
                         case 0: w.int(Int64(replica(r.0.replica)))

@@ -99,14 +99,8 @@ enum WireJSON {
 
     /// The compact form documented on `SnapshotRecord`.
     static func write(_ record: SnapshotRecord, _ w: inout JSONWriter) {
-        var refs: [(OpID, HLCTimestamp)] = []
-        var index: [OpID: Int] = [:]
-        func ref(_ op: OpID, _ hlc: HLCTimestamp) -> Int {
-            if let known = index[op] { return known }
-            index[op] = refs.count
-            refs.append((op, hlc))
-            return refs.count - 1
-        }
+        var table = RefTable()
+        func ref(_ op: OpID, _ hlc: HLCTimestamp) -> Int { table.index(op, hlc) }
         // Heads first, so a ref shared by a head and a tag carries the head's clock.
         let exists = record.exists.heads.map { (ref($0.op, $0.hlc), $0.value) }
         let registerNames = record.registers.keys.sorted()
@@ -136,7 +130,7 @@ enum WireJSON {
             o.field("exists") { heads(exists, &$0) }
             if !pending.isEmpty { o.field("pending") { $0.dictionary(pending) { write($1, &$0) } } }
             o.field("refs") {
-                $0.array(refs) { w, ref in w.array([0, 1]) { w, part in w.string(part == 0 ? ref.0.description : ref.1.description) } }
+                $0.array(table.refs) { w, ref in w.array([0, 1]) { w, part in w.string(part == 0 ? ref.0.description : ref.1.description) } }
             }
             if !registers.isEmpty { o.field("registers") { $0.dictionary(registers) { heads($1, &$0) } } }
             if !setPending.isEmpty {
@@ -344,6 +338,20 @@ enum WireJSON {
         var reply = SyncErrorReply(code: try f.key("code").string(), message: try f.key("message").string())
         reply.protocolVersion = try f.key("protocol").int()
         return reply
+    }
+}
+
+/// The operations one snapshot record refers to, each listed once, in order of first use.
+struct RefTable {
+    private(set) var refs: [(OpID, HLCTimestamp)] = []
+    private var positions: [OpID: Int] = [:]
+
+    /// The operation's index, listing it (with this clock reading) when it is new.
+    mutating func index(_ op: OpID, _ hlc: HLCTimestamp) -> Int {
+        if let known = positions[op] { return known }
+        positions[op] = refs.count
+        refs.append((op, hlc))
+        return refs.count - 1
     }
 }
 
