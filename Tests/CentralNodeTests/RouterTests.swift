@@ -43,3 +43,19 @@ import Testing
                 == #"{"code":"bodyTooLarge","message":"too big","protocol":1}"#)
     }
 }
+
+extension RouterTests {
+    @Test func aRoutesPreflightRefusesOnItsOwnAndTheServerPathDoesNotRunItTwice() {
+        var router = Router()
+        router.add("POST", "/guarded", preflight: { head in
+            head.headers["Authorization"] == nil ? .error(.unauthorized, code: "unknownToken", message: "no token") : nil
+        }) { _ in .text("in") }
+        let bare = HTTPRequest(method: "POST", path: "/guarded", body: Data("anything".utf8))
+        #expect(router.preflight(bare.head)?.status == .unauthorized)
+        #expect(router.respond(to: bare).status == .unauthorized)
+        // Once the server's preflight let a request in, the handler alone answers it.
+        #expect(router.respondAfterPreflight(to: bare).status == .ok)
+        #expect(router.preflight(HTTPRequestHead(method: "GET", path: "/nowhere"))?.status == .notFound)
+        #expect(router.preflight(HTTPRequestHead(method: "GET", path: "/guarded"))?.status == .methodNotAllowed)
+    }
+}

@@ -42,7 +42,7 @@ public final class HTTPServer: Sendable {
     /// A server for a router: its routes' preflight checks run once a request's headers are in,
     /// before the body is read.
     public static func start(_ configuration: Configuration, router: Router) throws -> HTTPServer {
-        try start(configuration, handler: router.respond(to:), preflight: router.preflight)
+        try start(configuration, handler: router.respondAfterPreflight(to:), preflight: router.preflight)
     }
 
     /// Binds, starts the thread pool and returns a server that is accepting connections.

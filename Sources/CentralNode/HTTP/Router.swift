@@ -37,6 +37,15 @@ public struct Router: Sendable {
         }
     }
 
+    /// The handler alone, for a request whose head `preflight` has already let through (the
+    /// server runs it before reading the body; running it again would be the same work twice).
+    public func respondAfterPreflight(to request: HTTPRequest) -> HTTPResponse {
+        switch route(request.head) {
+        case .success(let route): return route.handler(request)
+        case .failure(let refusal): return refusal.response
+        }
+    }
+
     /// The answer for a request that must not get past its headers: an unknown path (404), a
     /// method the path does not take (405), or a refusal by the route's preflight check.
     public func preflight(_ head: HTTPRequestHead) -> HTTPResponse? {

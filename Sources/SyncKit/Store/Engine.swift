@@ -126,7 +126,8 @@ final class Engine {
     /// it last looked: the replica directory (an imported bundle registers new replicas), the
     /// quarantine and cover counts (fast paths that skip a lookup when zero), the clock (the
     /// other process may have stamped operations of this replica) and the clock offset. Called
-    /// at the start of every transaction, under the write lock, and before reads.
+    /// at the start of every transaction, under the write lock. (Reads outside a transaction
+    /// need only the directory, which looks up what it does not know.)
     func refreshIfChangedElsewhere() throws {
         let version = try db.scalar("PRAGMA data_version")?.int ?? 0
         guard version != dataVersion else { return }

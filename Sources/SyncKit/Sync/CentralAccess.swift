@@ -61,11 +61,6 @@ package struct CentralAccess {
         try engine.quarantine(op, reason, detail)
     }
 
-    /// Whether the op log or the quarantine already holds this operation.
-    package func isStored(_ id: OpID) throws -> Bool {
-        try engine.isApplied(id) || engine.isQuarantined(id)
-    }
-
     /// Whether the log or the quarantine holds an operation with this one's id but other
     /// content; nil when it holds none with that id.
     package func storedDiffers(from op: Op) throws -> Bool? {
@@ -184,15 +179,11 @@ package final class ReaderPool: @unchecked Sendable {
     private let schema: Schema
     private let options: ReplicaOptions
 
-    private let setup: String?
-
-    /// `setup`: statements each new reader connection runs first (pragmas).
-    init(path: String, schema: Schema, options: ReplicaOptions, countMax: Int, setup: String?) {
+    init(path: String, schema: Schema, options: ReplicaOptions, countMax: Int) {
         self.path = path
         self.schema = schema
         self.options = options
         self.countMax = max(1, countMax)
-        self.setup = setup
     }
 
     /// Runs `body` in a read transaction of a pooled engine. Only CentralAccess's reading calls
@@ -213,9 +204,7 @@ package final class ReaderPool: @unchecked Sendable {
         made += 1
         condition.unlock()
         do {
-            let engine = try Engine(readerOf: path, schema: schema, options: options)
-            if let setup { try engine.db.execute(setup) }
-            return engine
+            return try Engine(readerOf: path, schema: schema, options: options)
         } catch {
             condition.lock()
             made -= 1
@@ -236,11 +225,11 @@ package final class ReaderPool: @unchecked Sendable {
 extension Replica {
     /// A pool of read-only engines on this replica's file, or nil when it has none of its own
     /// (an in-memory replica: its reads go through the writer's connection).
-    package func readerPool(countMax: Int, setup: String? = nil) -> ReaderPool? {
+    package func readerPool(countMax: Int) -> ReaderPool? {
         withEngine { engine in
             let path = engine.db.path
             guard Connection.isFilePath(path) else { return nil }
-            return ReaderPool(path: path, schema: schema, options: engine.options, countMax: countMax, setup: setup)
+            return ReaderPool(path: path, schema: schema, options: engine.options, countMax: countMax)
         }
     }
 
