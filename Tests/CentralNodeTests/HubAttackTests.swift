@@ -304,3 +304,47 @@ struct ConcurrentExchangeTests {
         #expect(try hub.devices().first?.lastSeenMillis != nil)
     }
 }
+
+/// Duplicate suspicion at the node runs after the writes that can make a pair.
+struct DuplicateAfterPushTests {
+    @Test func aHouseholdAnEditBringsBackFromDeletionIsComparedAgain() throws {
+        let hub = try Hub.open(path: ":memory:", schema: FieldModel.schema)
+        let zhao = try hub.enroll(device: "zhao", cells: ["JS-0401"], actor: "operator-1").token
+        let li = try hub.enroll(device: "li", cells: ["JS-0401"], actor: "operator-1").token
+        let z = ReplicaID(high: 41, low: 41), l = ReplicaID(high: 42, low: 42)
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        func create(_ id: OpID, _ entity: String) throws -> Op {
+            Op(id: id, hlc: HLCTimestamp(millis: now, counter: id.seq), collection: FieldModel.households, entity: try EntityID(entity), assignments: [
+                Assignment(field: Assignment.existenceField, change: .set(.bool(true), prev: [])),
+                Assignment(field: "cell", change: .set("JS-0401", prev: [])),
+                Assignment(field: "head_name", change: .set("张伟", prev: [])),
+                Assignment(field: "head_name_key", change: .set("张伟", prev: [])),
+            ])
+        }
+        // Zhao records a household and deletes it in one push; another like it was already there.
+        let first = try create(OpID(replica: z, seq: 1), "HOUSEHOLDAAAAAAAAAAAAAAAA1")
+        let second = try create(OpID(replica: z, seq: 2), "HOUSEHOLDBBBBBBBBBBBBBBBB2")
+        let delete = Op(id: OpID(replica: z, seq: 3), hlc: HLCTimestamp(millis: now, counter: 3), collection: FieldModel.households,
+                        entity: second.entity, assignments: [Assignment(field: Assignment.existenceField, change: .set(.bool(false), prev: [second.id]))])
+        _ = try hub.handle(SyncRequest(device: z, cursors: [:], push: [first, second, delete]), token: zhao)
+        #expect(try hub.reviewItems(kind: .duplicate).isEmpty)
+        // Li, who had seen the household but not its deletion, corrects its phone: the edit keeps
+        // it (an edit concurrent with a delete), and the pair is queued although the edit names
+        // no field duplicate suspicion reads.
+        let edit = Op(id: OpID(replica: l, seq: 1), hlc: HLCTimestamp(millis: now + 1, counter: 0), collection: FieldModel.households,
+                      entity: second.entity, assignments: [
+                        Assignment(field: Assignment.existenceField, change: .set(.bool(true), prev: [second.id])),
+                        Assignment(field: "phone", change: .set("13800138000", prev: [])),
+                      ])
+        let reply = try hub.handle(SyncRequest(device: l, cursors: [:], push: [edit]), token: li)
+        #expect(reply.held.isEmpty)
+        #expect(try hub.replica.record(FieldModel.households, second.entity) != nil)
+        let pairs = try hub.reviewItems(kind: .duplicate)
+        #expect(pairs.count == 1 && Set([pairs.first?.duplicate?.firstID, pairs.first?.duplicate?.secondID]) == Set([first.entity, second.entity]))
+        // A visit counted on a household raises nothing and scans nothing new.
+        let visit = Op(id: OpID(replica: l, seq: 2), hlc: HLCTimestamp(millis: now + 2, counter: 0), collection: FieldModel.households,
+                       entity: first.entity, assignments: [Assignment(field: "visit_count", change: .increment(1))])
+        _ = try hub.handle(SyncRequest(device: l, cursors: [:], push: [visit]), token: li)
+        #expect(try hub.reviewItems(kind: .duplicate).count == 1)
+    }
+}

@@ -161,14 +161,12 @@ extension Hub {
         var revived: Set<EntityID> = []
         for (op, isNew) in try Self.pushInSequence(request.push, device: device, access: access) {
             if isNew {
-                // A household an edit brings back from deletion (an edit concurrent with a delete)
-                // may look like another although the edit names no field duplicates read.
-                let wasLive = op.collection == FieldModel.households ? try access.isLive(op.collection, op.entity) : true
-                if let verdict = try Self.store(op, device: device, access: access) {
+                let outcome = try Self.store(op, device: device, access: access)
+                if let verdict = outcome.held {
                     held.append(verdict)
                 } else {
                     stored.append(op)
-                    if !wasLive, try access.isLive(op.collection, op.entity) { revived.insert(op.entity) }
+                    if outcome.revived { revived.insert(op.entity) }
                 }
             }
             device.acceptedSeq = op.id.seq
@@ -427,10 +425,12 @@ extension Hub {
         try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
     }
 
-    /// Stores one pushed operation: applied and logged (nil), or held in quarantine with the
-    /// reason, listed for operators and acknowledged to the device (never a refusal of the whole
-    /// push: one operation the node will not apply must not block every later one).
-    private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> SyncResponse.Held? {
+    /// Stores one pushed operation: applied and logged (`held` nil), or held in quarantine with
+    /// the reason, listed for operators and acknowledged to the device (never a refusal of the
+    /// whole push: one operation the node will not apply must not block every later one).
+    /// `revived`: the operation brought a deleted household back (an edit concurrent with a
+    /// delete), which may now look like another although it names no field duplicates read.
+    private static func store(_ op: Op, device: Device, access: CentralAccess) throws -> (held: SyncResponse.Held?, revived: Bool) {
         let before: String?
         var assignsCell = false
         // The record is read once: for the scope check here, and for the merge after it.
@@ -455,18 +455,19 @@ extension Hub {
             }
             if let outOfScope {
                 try access.hold(op, reason: .outOfScope, detail: outOfScope)
-                return .init(op: op.id, reason: QuarantineReason.outOfScope.rawValue, detail: outOfScope)
+                return (.init(op: op.id, reason: QuarantineReason.outOfScope.rawValue, detail: outOfScope), false)
             }
         } else {
             before = nil
         }
         switch try access.apply(op, before: loaded) {
-        case .duplicate: return nil
+        case .duplicate: return (nil, false)
         case .quarantined(let reason):
-            return .init(op: op.id, reason: reason.rawValue, detail: try access.quarantineDetail(op.id))
+            return (.init(op: op.id, reason: reason.rawValue, detail: try access.quarantineDetail(op.id)), false)
         case .applied:
             try log(op, before: before, assignsCell: assignsCell, access: access)
-            return nil
+            let revived = try op.collection == FieldModel.households && loaded?.isLive == false && access.isLive(op.collection, op.entity)
+            return (nil, revived)
         }
     }
 

@@ -29,6 +29,8 @@ package struct CentralAccess {
         let loaded: LoadedEntity?
         /// nil: the record is unknown here; "": it has no cell.
         package let cell: String?
+        /// The record is live (not deleted, not unknown).
+        package var isLive: Bool { loaded?.location == .live }
     }
 
     package func recordBefore(_ collection: String, _ entity: EntityID) throws -> RecordBefore {
