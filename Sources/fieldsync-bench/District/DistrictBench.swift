@@ -147,9 +147,8 @@ struct DistrictBench {
     private func runScenario(phase: String, ops: Int, devices: [DistrictClient.Device], node: NodeProcess,
                              replicas: URL, directory: URL) throws -> [[String: Any]] {
         let perProcess = max(1, options.clients / options.processes)
-        let chunks = stride(from: 0, to: devices.count, by: (devices.count + options.processes - 1) / options.processes).map {
-            Array(devices[$0..<min($0 + (devices.count + options.processes - 1) / options.processes, devices.count)])
-        }
+        let chunkSize = max(1, (devices.count + options.processes - 1) / options.processes)
+        let chunks = stride(from: 0, to: devices.count, by: chunkSize).map { Array(devices[$0..<min($0 + chunkSize, devices.count)]) }
         Console.error("district: \(phase): \(devices.count) devices, \(chunks.count) client processes × \(perProcess) at a time")
         let cpuBefore = node.cpuSeconds()
         let clientsBefore = Self.childrenCPUSeconds()
