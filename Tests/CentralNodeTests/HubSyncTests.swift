@@ -41,11 +41,20 @@ struct HubSyncTests {
 
         func replica(_ name: String) -> Replica { devices[name]!.replica }
 
-        /// One exchange through canonical JSON, as the HTTP transport carries it.
+        /// One exchange through canonical JSON, as the HTTP service answers it (the log's bytes
+        /// of each pulled operation spliced into the reply). A pull is answered a second time
+        /// through `handle` (decoded operations, encoded again): the two replies must be the
+        /// same bytes, in every scenario of these tests.
         func exchange(_ name: String, _ request: SyncRequest) throws -> SyncResponse {
             let wire = try SyncProtocol.decode(SyncRequest.self, from: SyncProtocol.encode(request))
-            let response = try hub.handle(wire, token: devices[name]!.token)
-            return try SyncProtocol.decode(SyncResponse.self, from: SyncProtocol.encode(response))
+            let (reply, summary) = try hub.handleEncoded(wire, token: devices[name]!.token)
+            let response = try SyncProtocol.decode(SyncResponse.self, from: reply)
+            #expect(summary.pulled == response.ops.count && summary.held == response.held.count)
+            if wire.push.isEmpty {
+                let again = try SyncProtocol.encode(try hub.handle(wire, token: devices[name]!.token))
+                #expect(again == reply, "a spliced reply differs from the same reply encoded from decoded operations")
+            }
+            return response
         }
 
         @discardableResult

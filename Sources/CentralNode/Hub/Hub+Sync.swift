@@ -23,15 +23,51 @@ extension Hub {
     /// exchanges that only pull, page through snapshots or verify run beside each other and beside
     /// the writer.
     public func handle(_ request: SyncRequest, token: String) throws -> SyncResponse {
+        try respond(to: request, token: token).decoded()
+    }
+
+    /// `handle`, answered as the reply's bytes: the pulled operations' canonical bytes as the
+    /// central log keeps them are spliced into the reply, never decoded and encoded again.
+    public func handleEncoded(_ request: SyncRequest, token: String) throws -> (reply: Data, summary: ExchangeSummary) {
+        let page = try respond(to: request, token: token)
+        let records = page.response.snapshots.values.reduce(0) { $0 + $1.records.count }
+        return (page.encoded(), ExchangeSummary(pushed: request.push.count, pulled: page.ops.count, records: records, held: page.response.held.count))
+    }
+
+    /// What one exchange moved, for logs and metrics (counts only).
+    public struct ExchangeSummary: Sendable, Equatable {
+        public var pushed: Int
+        public var pulled: Int
+        public var records: Int
+        public var held: Int
+    }
+
+    /// A pulled page: the response without its operations, and the operations in the canonical
+    /// bytes the central log keeps (`Op.jsonData()`), in the order the reply lists them.
+    struct PulledPage {
+        var response: SyncResponse
+        var ops: [[UInt8]]
+
+        func decoded() throws -> SyncResponse {
+            var response = response
+            response.ops = try ops.map { try SyncProtocol.decode(Op.self, from: Data($0)) }
+            return response
+        }
+
+        func encoded() -> Data { SyncProtocol.encode(response, splicingOps: ops) }
+    }
+
+    private func respond(to request: SyncRequest, token: String) throws -> PulledPage {
         let request = try Self.withCanonicalCells(request)
         try Self.checkPush(request)
         var (device, binds) = try read { access in try Self.authenticateReading(token: token, replica: request.device, access: access) }
         var held: [SyncResponse.Held] = []
         if binds || !request.push.isEmpty {
-            (device, held) = try replica.centralTransaction { access in
+            // Committed with the pushes of other devices that wait for the writer meanwhile.
+            (device, held) = try writer.submit { access in
                 var device = try Self.authenticate(token: token, replica: request.device, access: access)
-                let held = try push(request, device: &device, access: access)
-                try flushLastSeen(access: access)
+                let held = try self.push(request, device: &device, access: access)
+                try self.flushLastSeen(access: access)
                 return (device, held)
             }
         }
@@ -48,8 +84,15 @@ extension Hub {
     /// Runs a read of the node's state: on a pooled reader connection when there is one, else
     /// on the writer's connection.
     func read<T>(_ body: (CentralAccess) throws -> T) throws -> T {
-        if let readers { return try readers.read(body) }
-        return try replica.centralRead(body)
+        guard let readers else { return try replica.centralRead(body) }
+        do {
+            return try readers.read(body)
+        } catch let full as ReaderPool.Full {
+            // A read takes a few milliseconds to a few hundred (a snapshot page): come back once
+            // the reads ahead have had their turn.
+            let seconds = min(30, max(1, full.waiting / (4 * limits.readersMax)))
+            throw HubBusy(retryAfterSeconds: seconds, message: "the central node has \(full.waiting) reads waiting; try again in \(seconds) s")
+        }
     }
 
     /// One page of a cell's snapshot for an enrolled device (`GET /v1/snapshot`): the records
@@ -84,7 +127,7 @@ extension Hub {
         try Self.checkPush(request, limit: Bundle.opsMax)
         let response = try replica.centralTransaction { access in
             let device = try Self.identify(replica: request.device, name: name, access: access)
-            let response = try exchange(request, device: device, access: access, asBundle: true)
+            let response = try exchange(request, device: device, access: access, asBundle: true).decoded()
             try Self.audit(access, actor: actor, action: "import-bundle",
                            detail: "device \(device.name): \(request.push.count) ops, \(response.held.count) held")
             return response
@@ -100,7 +143,7 @@ extension Hub {
                 throw SyncError(.invalidInput, "device \(name) has never synced, so its replica is unknown: import a bundle from it first")
             }
             let request = SyncRequest(device: replica, cursors: [:], push: [], pullOpsMax: Bundle.opsMax)
-            let response = try exchange(request, device: device, access: access, asBundle: true)
+            let response = try exchange(request, device: device, access: access, asBundle: true).decoded()
             let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
             try Self.audit(access, actor: actor, action: "export-bundle", detail: "device \(name): snapshot of \(records) records")
             return (replica, response)
@@ -144,7 +187,7 @@ extension Hub {
     }
 
     /// A whole exchange in one transaction of the writer (bundles, carried by hand).
-    private func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
+    private func exchange(_ request: SyncRequest, device input: Device, access: CentralAccess, asBundle: Bool) throws -> PulledPage {
         var device = input
         let held = try push(request, device: &device, access: access)
         return try pull(request, device: device, held: held, access: access, asBundle: asBundle)
@@ -180,7 +223,7 @@ extension Hub {
     }
 
     /// The page a device pulls: what it reads only, so it may run in a read transaction.
-    private func pull(_ request: SyncRequest, device: Device, held: [SyncResponse.Held], access: CentralAccess, asBundle: Bool) throws -> SyncResponse {
+    private func pull(_ request: SyncRequest, device: Device, held: [SyncResponse.Held], access: CentralAccess, asBundle: Bool) throws -> PulledPage {
         let now = access.nowMillis
         let pageMax = asBundle ? Bundle.opsMax : min(max(request.pullOpsMax, 1), SyncProtocol.pageOpsMax)
         // Pull: cells the device starts (no cursor) or is part way through come as snapshots of
@@ -213,7 +256,7 @@ extension Hub {
             cursors[cell] = start
             if page.next != nil { more = true }
         }
-        var rows: [(cseq: UInt64, cell: String, op: [UInt8])] = []
+        var rows: [(cseq: UInt64, cell: String, id: OpID, op: [UInt8])] = []
         var full = Set<String>()
         for cell in logCells where budget > 0 {
             let cursor = request.cursors[cell] ?? 0
@@ -222,27 +265,29 @@ extension Hub {
             // has since come into one of them, by a move or a cell it starts.
             let pushed = (request.push.map(\.id.seq).min() ?? 1, request.push.map(\.id.seq).max() ?? 0)
             let select = try access.db.cached("""
-                SELECT cseq, op FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR seq NOT BETWEEN ? AND ?) ORDER BY cseq LIMIT ?
+                SELECT cseq, op, replica, seq FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR seq NOT BETWEEN ? AND ?) ORDER BY cseq LIMIT ?
                 """)
             defer { select.reset() }
             try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes),
                              .int(Int64(bitPattern: pushed.0)), .int(Int64(bitPattern: pushed.1)), .int(Int64(budget))])
             var count = 0
             while try select.step() {
-                rows.append((UInt64(select.int64(at: 0)), cell, select.bytes(at: 1)))
+                guard let replica = ReplicaID(bytes: select.bytes(at: 2)) else { throw SyncError(.corrupt, "central log entry \(select.int64(at: 0)) names no replica") }
+                rows.append((UInt64(select.int64(at: 0)), cell, OpID(replica: replica, seq: UInt64(bitPattern: select.int64(at: 3))), select.bytes(at: 1)))
                 count += 1
             }
             if count == budget { full.insert(cell) }
         }
         rows.sort { $0.cseq < $1.cseq }
         let page = rows.prefix(budget)
-        var ops: [Op] = []
+        // The operations as the log keeps them (canonical bytes): spliced into the reply as they
+        // are. An operation logged under two cells (a move) is sent once.
+        var ops: [[UInt8]] = []
         var seen = Set<OpID>()
         var lastIncluded: [String: UInt64] = [:]
         for row in page {
             lastIncluded[row.cell] = row.cseq
-            let op = try SyncProtocol.decode(Op.self, from: Data(row.op))
-            if seen.insert(op.id).inserted { ops.append(op) }
+            if seen.insert(row.id).inserted { ops.append(row.op) }
         }
         for cell in logCells {
             let cut = rows.count > budget && rows.dropFirst(budget).contains { $0.cell == cell }
@@ -263,8 +308,9 @@ extension Hub {
         if asBundle && more {
             throw SyncError(.limitExceeded, "device \(device.name)'s cells hold more than \(Bundle.opsMax) records: too many for one bundle; sync over the network")
         }
-        return SyncResponse(serverTimeMillis: now, acceptedThroughSeq: device.acceptedSeq, held: held, ops: ops,
-                            cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync, snapshots: snapshots)
+        let response = SyncResponse(serverTimeMillis: now, acceptedThroughSeq: device.acceptedSeq, held: held, ops: [],
+                                    cursors: cursors, more: more, cells: device.cells.sorted(), resync: resync, snapshots: snapshots)
+        return PulledPage(response: response, ops: ops)
     }
 
     /// The pushed operations past the last one the node stored for this device, in sequence

@@ -17,6 +17,9 @@ public final class Hub: Sendable {
     public let replica: Replica
     /// Read-only connections for the exchanges' reads (nil for an in-memory node).
     let readers: ReaderPool?
+    /// The one writer of devices' pushes, which commits several together.
+    let writer: GroupCommit
+    public let limits: HubLimits
     /// When devices that only pulled were last seen, written in batches (`flushLastSeen`).
     private let seen = Mutex(SeenDevices())
 
@@ -29,20 +32,26 @@ public final class Hub: Sendable {
     public static let tokenBytes = 32
     public static let deviceNameLengthMax = 64
     public static let cellsPerDeviceMax = 256
-    /// Reader connections at most: reads beyond them wait for one (two cores serve this machine).
-    public static let readersMax = 4
     /// How long a pull-only device's last-seen time may wait in memory before it is written.
     static let lastSeenFlushInterval: Duration = .seconds(5)
 
-    private init(replica: Replica) {
+    private init(replica: Replica, limits: HubLimits) {
         self.replica = replica
-        readers = replica.readerPool(countMax: Self.readersMax)
+        self.limits = limits
+        readers = replica.readerPool(countMax: limits.readersMax, waitingMax: limits.readsWaitingMax)
+        writer = GroupCommit(replica: replica, limits: .init(queueMax: limits.pushesWaitingMax, batchMax: limits.pushesPerCommitMax))
     }
 
-    public static func open(path: String, schema: Schema, options: ReplicaOptions = ReplicaOptions()) throws -> Hub {
+    public static func open(path: String, schema: Schema, options: ReplicaOptions = ReplicaOptions(), limits: HubLimits = HubLimits()) throws -> Hub {
         let replica = try Replica.open(path: path, schema: schema, options: options)
         try replica.withConnection { try $0.execute(HubLayout.createTables) }
-        return Hub(replica: replica)
+        return Hub(replica: replica, limits: limits)
+    }
+
+    /// What the writer has committed so far: batches, pushes, the largest batch, pushes turned away.
+    public var writerFigures: (batches: Int, pushes: Int, largestBatch: Int, turnedAway: Int) {
+        let figures = writer.figures
+        return (figures.batches, figures.jobs, figures.largestBatch, figures.turnedAway)
     }
 
     // MARK: Last seen
@@ -198,4 +207,19 @@ public final class Hub: Sendable {
         try access.db.cached("INSERT INTO central_audit(at_millis, actor, action, detail) VALUES (?, ?, ?, ?)")
             .run([.int(access.nowMillis), .text(actor), .text(action), .text(detail)])
     }
+}
+
+/// How much work the central node takes on at once; past these a request is answered at once
+/// with 503 and a `Retry-After` instead of waiting (Design.md section 14, "Overload").
+public struct HubLimits: Sendable {
+    /// Reader connections at most: reads beyond them wait for one (two cores serve this machine).
+    public var readersMax = 4
+    /// Reads waiting for a reader connection at most.
+    public var readsWaitingMax = 256
+    /// Pushes waiting for the writer at most.
+    public var pushesWaitingMax = 256
+    /// Pushes committed together in one transaction at most (group commit).
+    public var pushesPerCommitMax = 32
+
+    public init() {}
 }

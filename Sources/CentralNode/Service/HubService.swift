@@ -63,6 +63,8 @@ public struct HubService: Sendable {
                 return nil
             } catch let error as HubRefusal {
                 refusal = (.json(error.reply, status: HTTPStatus(error.status)), error.reply.code)
+            } catch let busy where Self.busyReply(busy) != nil {
+                refusal = (Self.busyReply(busy)!, "overloaded")
             } catch {
                 log("token check failed: \(type(of: error))")
                 refusal = (Self.reply(.internalServerError, "internal", "the central node failed to check the token; try again later"), "internal")
@@ -83,14 +85,16 @@ public struct HubService: Sendable {
         guard let token = Self.bearer(http.headers) else { return (Self.missingToken, 0, "unknownToken") }
         do {
             let request = try SyncProtocol.decode(SyncRequest.self, from: http.body)
-            let response = try hub.handle(request, token: token)
-            let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
-            log("sync from \(request.device.hex.prefix(8)): \(request.push.count) up, \(response.ops.count) down, \(records) records, \(response.held.count) held")
+            let (reply, summary) = try hub.handleEncoded(request, token: token)
+            log("sync from \(request.device.hex.prefix(8)): \(summary.pushed) up, \(summary.pulled) down, \(summary.records) records, \(summary.held) held")
             return (HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
-                                 body: try SyncProtocol.encode(response)), request.push.count, nil)
+                                 body: reply), request.push.count, nil)
         } catch let refusal as HubRefusal {
             log("sync refused: \(refusal.reply.code)")
             return (.json(refusal.reply, status: HTTPStatus(refusal.status)), 0, refusal.reply.code)
+        } catch let busy where Self.busyReply(busy) != nil {
+            log("sync turned away: overloaded")
+            return (Self.busyReply(busy)!, 0, "overloaded")
         } catch let error as SyncError where error.code == .invalidInput || error.code == .limitExceeded {
             let code = error.code == .limitExceeded ? "bodyTooLarge" : "badRequest"
             return (Self.reply(error.code == .limitExceeded ? .contentTooLarge : .badRequest, code, error.message), 0, code)
@@ -128,12 +132,35 @@ public struct HubService: Sendable {
         } catch let refusal as HubRefusal {
             log("snapshot refused: \(refusal.reply.code)")
             return (.json(refusal.reply, status: HTTPStatus(refusal.status)), refusal.reply.code)
+        } catch let busy where Self.busyReply(busy) != nil {
+            log("snapshot turned away: overloaded")
+            return (Self.busyReply(busy)!, "overloaded")
         } catch let error as SyncError where error.code == .invalidInput {
             return (Self.reply(.badRequest, "badRequest", error.message), "badRequest")
         } catch {
             log("snapshot failed: \(type(of: error))")
             return (Self.reply(.internalServerError, "internal", "the central node failed to read the snapshot; try again later"), "internal")
         }
+    }
+
+    /// 503 `overloaded` with `Retry-After` for a request the node will not wait for: its queues
+    /// are full (`HubBusy`), or another process (an operator's import) has held the database's
+    /// write lock longer than the busy timeout. Nothing of the request was stored; nil for any
+    /// other error.
+    static func busyReply(_ error: any Error) -> HTTPResponse? {
+        let seconds: Int
+        let message: String
+        if let busy = error as? HubBusy {
+            (seconds, message) = (busy.retryAfterSeconds, busy.message)
+        } else if let sqlite = error as? SQLiteError, sqlite.primaryCode == 5 || sqlite.primaryCode == 6 {
+            // SQLITE_BUSY, SQLITE_LOCKED: an operator's command in another process holds the file.
+            (seconds, message) = (5, "the central node's database is busy with an operator's command; nothing was stored, try again in 5 s")
+        } else {
+            return nil
+        }
+        var response = reply(.serviceUnavailable, "overloaded", message)
+        response.headers.set(name: "Retry-After", value: String(seconds))
+        return response
     }
 
     static func bearer(_ headers: HTTPHeaders) -> String? {

@@ -20,6 +20,9 @@ struct JSONWriter {
     mutating func uint(_ value: UInt64) { bytes.append(contentsOf: String(value).utf8) }
     mutating func double(_ value: Double) { bytes.append(contentsOf: "\(value)".utf8) }
 
+    /// Bytes that already are one canonical JSON value, as they are.
+    mutating func raw(_ json: [UInt8]) { bytes.append(contentsOf: json) }
+
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {

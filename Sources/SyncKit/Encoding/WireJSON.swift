@@ -66,6 +66,12 @@ enum WireJSON {
     }
 
     static func write(_ response: SyncResponse, _ w: inout JSONWriter) {
+        write(response, &w) { w in w.array(response.ops) { write($1, &$0) } }
+    }
+
+    /// A response whose `ops` member `ops` writes (the central node splices the operations'
+    /// canonical bytes as its log keeps them).
+    static func write(_ response: SyncResponse, _ w: inout JSONWriter, ops: (inout JSONWriter) -> Void) {
         w.object { o in
             o.field("acceptedThroughSeq") { $0.uint(response.acceptedThroughSeq) }
             o.field("cells") { $0.array(response.cells) { $0.string($1) } }
@@ -80,7 +86,7 @@ enum WireJSON {
                 }
             }
             o.field("more") { $0.bool(response.more) }
-            o.field("ops") { $0.array(response.ops) { write($1, &$0) } }
+            o.field("ops") { ops(&$0) }
             o.field("protocol") { $0.int(Int64(response.protocolVersion)) }
             o.field("resync") { $0.array(response.resync) { $0.string($1) } }
             o.field("serverTimeMillis") { $0.int(response.serverTimeMillis) }

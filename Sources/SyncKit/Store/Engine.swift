@@ -215,6 +215,40 @@ final class Engine {
 
     private var pendingHLC: HLCTimestamp?
 
+    /// A part of the open write transaction that can fail alone (one device's push among those
+    /// the central node commits together): on a throw, the file and the in-memory state roll back
+    /// to where they were before `body`, and the transaction goes on. A rollback that itself
+    /// fails throws `SavepointError`, and the caller must abandon the whole transaction.
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        precondition(db.isInTransaction, "a savepoint runs inside a write transaction")
+        let seqBefore = localSeq, clockBefore = clock, offsetBefore = clockOffsetMillis, rngBefore = rng
+        let touchedBefore = touched.count
+        try db.execute("SAVEPOINT fs_part")
+        do {
+            let result = try body()
+            try db.execute("RELEASE fs_part")
+            return result
+        } catch {
+            do {
+                try db.execute("ROLLBACK TO fs_part")
+                try db.execute("RELEASE fs_part")
+                localSeq = seqBefore
+                clock = clockBefore
+                clockOffsetMillis = offsetBefore
+                rng = rngBefore
+                touched.removeSubrange(touchedBefore...)
+                // Rows the part added (a new replica, a quarantined or covered operation) are gone.
+                try directory.reload()
+                quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
+                coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
+            } catch let rollback {
+                throw SavepointError(underlying: rollback)
+            }
+            throw error
+        }
+    }
+
+
     /// Called after a successful commit.
     func committed() {
         if let pendingHLC { persistedHLC = pendingHLC }
@@ -409,4 +443,9 @@ final class Engine {
     func noteRemoteSeq(_ id: OpID) {
         if id.replica == localID { localSeq = max(localSeq, id.seq) }
     }
+}
+
+/// A savepoint could not be rolled back: the transaction around it must be abandoned whole.
+package struct SavepointError: Error {
+    package let underlying: any Error
 }

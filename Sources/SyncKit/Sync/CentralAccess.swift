@@ -69,6 +69,13 @@ package struct CentralAccess {
         try engine.holdsOtherOperation(than: op)
     }
 
+    /// Runs `body` as a part of this transaction that fails alone: on a throw, what it wrote (in
+    /// the file and in the engine's memory) is undone and the error rethrown; the transaction goes
+    /// on. Throws `SavepointError` when the undo itself failed: abandon the whole transaction.
+    package func part<T>(_ body: () throws -> T) throws -> T {
+        try engine.savepoint(body)
+    }
+
     /// The central node's own replica id.
     package var localReplica: ReplicaID { engine.localID }
 
@@ -166,9 +173,10 @@ extension Replica {
 
 /// Read-only engines on a replica's file, for reads that run beside its one writer (the central
 /// node's pulls, snapshot pages and verifications), each in a read transaction that sees one
-/// committed state (WAL). At most `countMax` engines, made as needed; a reader waits for a free one.
+/// committed state (WAL). At most `countMax` engines, made as needed; a reader waits for a free one,
+/// unless `waitingMax` readers already wait: then it is turned away at once (`ReaderPool.Full`).
 ///
-///     let pool = try replica.readerPool(countMax: 4)
+///     let pool = try replica.readerPool(countMax: 4, waitingMax: 256)
 ///     let page = try pool?.read { access in try access.snapshotPage(cell: "JS-0412", after: nil, limit: 100) }
 package final class ReaderPool: @unchecked Sendable {
     // @unchecked: `idle` and `made` are only touched while holding `condition`; an engine is
@@ -176,16 +184,24 @@ package final class ReaderPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var idle: [Engine] = []
     private var made = 0
+    private var waiting = 0
     private let countMax: Int
+    private let waitingMax: Int
     private let path: String
     private let schema: Schema
     private let options: ReplicaOptions
 
-    init(path: String, schema: Schema, options: ReplicaOptions, countMax: Int) {
+    init(path: String, schema: Schema, options: ReplicaOptions, countMax: Int, waitingMax: Int) {
         self.path = path
         self.schema = schema
         self.options = options
         self.countMax = max(1, countMax)
+        self.waitingMax = max(0, waitingMax)
+    }
+
+    /// Every reader is busy and `waitingMax` reads already wait for one.
+    package struct Full: Error {
+        package let waiting: Int
     }
 
     /// Runs `body` in a read transaction of a pooled engine. Only CentralAccess's reading calls
@@ -198,7 +214,15 @@ package final class ReaderPool: @unchecked Sendable {
 
     private func checkOut() throws -> Engine {
         condition.lock()
-        while idle.isEmpty && made >= countMax { condition.wait() }
+        if idle.isEmpty && made >= countMax {
+            guard waiting < waitingMax else {
+                condition.unlock()
+                throw Full(waiting: waiting)
+            }
+            waiting += 1
+            while idle.isEmpty && made >= countMax { condition.wait() }
+            waiting -= 1
+        }
         if let engine = idle.popLast() {
             condition.unlock()
             return engine
@@ -227,11 +251,11 @@ package final class ReaderPool: @unchecked Sendable {
 extension Replica {
     /// A pool of read-only engines on this replica's file, or nil when it has none of its own
     /// (an in-memory replica: its reads go through the writer's connection).
-    package func readerPool(countMax: Int) -> ReaderPool? {
+    package func readerPool(countMax: Int, waitingMax: Int = .max) -> ReaderPool? {
         withEngine { engine in
             let path = engine.db.path
             guard Connection.isFilePath(path) else { return nil }
-            return ReaderPool(path: path, schema: schema, options: engine.options, countMax: countMax)
+            return ReaderPool(path: path, schema: schema, options: engine.options, countMax: countMax, waitingMax: waitingMax)
         }
     }
 

@@ -199,6 +199,17 @@ extension SyncProtocol {
         return try encoder.encode(message)
     }
 
+    /// A response with operations given as their canonical wire bytes (`Op.jsonData()`, as the
+    /// central log keeps them), spliced in as they are: the same bytes as `encode(_:)` of the
+    /// response with those operations, without decoding and encoding each again. `response.ops`
+    /// must be empty.
+    package static func encode(_ response: SyncResponse, splicingOps ops: [[UInt8]]) -> Data {
+        precondition(response.ops.isEmpty, "the spliced operations are the response's only ones")
+        var writer = JSONWriter(reserving: 4_096 + ops.reduce(0) { $0 + $1.count + 1 })
+        WireJSON.write(response, &writer) { w in w.array(ops) { $0.raw($1) } }
+        return writer.data
+    }
+
     /// Decodes a message, refusing oversized bodies and explaining what was wrong.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         guard data.count <= messageBytesMax else {
