@@ -508,8 +508,8 @@ extension Hub {
         }
         switch try access.apply(op, before: loaded) {
         case .duplicate: return (nil, false)
-        case .quarantined(let reason):
-            return (.init(op: op.id, reason: reason.rawValue, detail: try access.quarantineDetail(op.id)), false)
+        case .quarantined(let reason, let detail):
+            return (.init(op: op.id, reason: reason.rawValue, detail: detail), false)
         case .applied:
             try log(op, before: before, assignsCell: assignsCell, access: access)
             let revived = try op.collection == FieldModel.households && loaded?.isLive == false && access.isLive(op.collection, op.entity)

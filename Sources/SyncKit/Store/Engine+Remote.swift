@@ -51,22 +51,30 @@ extension Engine {
     /// the drift bound goes to quarantine, anything else merges.
     /// `loaded`: the record as the caller just loaded it in this transaction (the central node
     /// reads it for its scope check first), so that it is not read and decoded twice.
-    func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true, loaded: LoadedEntity? = nil) throws {
-        if quarantineCount > 0, try isQuarantined(op.id) {
-            report.duplicates += 1
-            return
+    /// Applies one operation from another replica and says what became of it (also counted in
+    /// `report`).
+    @discardableResult
+    func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true, loaded: LoadedEntity? = nil) throws -> RemoteOutcome {
+        let outcome = try applyRemote(op, enforceDrift: enforceDrift, loaded: loaded)
+        switch outcome {
+        case .applied: report.applied += 1
+        case .duplicate: report.duplicates += 1
+        case .quarantined: report.quarantined += 1
         }
+        return outcome
+    }
+
+    private func applyRemote(_ op: Op, enforceDrift: Bool, loaded: LoadedEntity?) throws -> RemoteOutcome {
+        if quarantineCount > 0, try isQuarantined(op.id) { return .duplicate }
         let table: CollectionTable, resolved: ResolvedOperation
         do {
             (table, resolved) = try resolve(op)
         } catch let refusal as Refusal {
             try quarantine(op, refusal.reason, refusal.detail)
-            report.quarantined += 1
-            return
+            return .quarantined(refusal.reason, detail: refusal.detail)
         }
         if coverCount > 0, try isCovered(op.id, in: try covers(table, op.entity)) {
-            report.duplicates += 1   // reflected by the snapshot this record was installed from
-            return
+            return .duplicate   // reflected by the snapshot this record was installed from
         }
         let now = nowMillis
         if enforceDrift {
@@ -74,18 +82,16 @@ extension Engine {
                 // Against the clamped physical time: `now` may be far out of range (a device
                 // clock offset from a damaged reply), and the difference must not overflow.
                 let ahead = Int64(op.hlc.millis) - Int64(HybridLogicalClock.clampMillis(now))
-                try quarantine(op, .clockDrift, "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)")
-                report.quarantined += 1
-                return
+                let detail = "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)"
+                try quarantine(op, .clockDrift, detail)
+                return .quarantined(.clockDrift, detail: detail)
             }
         }
-        guard try merge(resolved, table: table, entity: op.entity, loaded: loaded) else {
-            report.duplicates += 1   // a duplicate changes nothing, not even the clock
-            return
-        }
+        // A duplicate changes nothing, not even the clock.
+        guard try merge(resolved, table: table, entity: op.entity, loaded: loaded) else { return .duplicate }
         if enforceDrift { clock.receive(op.hlc, nowMillis: now) }
         noteRemoteSeq(op.id)
-        report.applied += 1
+        return .applied
     }
 
     /// Whether this replica holds an operation with `op`'s id but other content (nil: it holds
@@ -236,4 +242,13 @@ extension Engine {
         quarantineCount -= db.changes
         return op
     }
+}
+
+/// What became of one operation from another replica.
+package enum RemoteOutcome: Equatable, Sendable {
+    case applied
+    /// Held already, covered by a snapshot, or in the log: nothing changed.
+    case duplicate
+    /// Held in quarantine, with the reason and its detail for people.
+    case quarantined(QuarantineReason, detail: String)
 }

@@ -37,6 +37,9 @@ final class Engine {
     /// Rows in `_fs_cover`, so that a replica never bootstrapped by snapshot needs no lookup.
     var coverCount = 0
     var rng: SplitMix64
+    /// When set, every local operation written is appended here too, in the form the log reads
+    /// back (`CentralAccess.writeLocal` returns them without reading the log).
+    var localOpsWritten: [Op]?
     /// Records touched by the open transaction, reported to observers after commit (appended
     /// per write, grouped once per commit by `changedRecords`).
     var touched: [(collection: String, entity: EntityID)] = []

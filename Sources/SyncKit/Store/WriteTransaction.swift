@@ -176,6 +176,11 @@ extension Engine {
             // replica file as the same replica: refuse rather than lose the write.
             throw SyncError(.corrupt, "operation \(id) is already in the log: another process is writing to this replica file; close it and retry")
         }
+        if localOpsWritten != nil {
+            localOpsWritten!.append(Op(id: id, hlc: hlc, collection: table.schema.name, entity: entity, assignments: items.map { item in
+                Assignment(field: item.field == 0 ? Assignment.existenceField : table.field(item.field)!.name, change: item.change)
+            }))
+        }
     }
 
     func entityID(for table: CollectionTable, values: [String: Value], given: EntityID?) throws -> EntityID {

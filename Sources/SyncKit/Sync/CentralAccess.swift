@@ -11,11 +11,7 @@ package struct CentralAccess {
     let engine: Engine
 
     /// What happened to one pushed operation.
-    package enum Outcome: Equatable {
-        case applied
-        case duplicate
-        case quarantined(QuarantineReason)
-    }
+    package typealias Outcome = RemoteOutcome
 
     /// The connection, for the central node's own tables (same transaction).
     package var db: Connection { engine.db }
@@ -44,18 +40,7 @@ package struct CentralAccess {
     /// is the record as `recordBefore` loaded it in this transaction, with nothing written since.
     package func apply(_ op: Op, before: RecordBefore? = nil) throws -> Outcome {
         var report = ApplyReport()
-        try engine.applyRemote(op, report: &report, loaded: before?.loaded)
-        if report.applied == 1 { return .applied }
-        if report.duplicates == 1 { return .duplicate }
-        let reason = try engine.db.scalar("SELECT reason FROM _fs_quarantine WHERE replica = ? AND seq = ?",
-                                          [.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq))])?.text
-        return .quarantined(reason.flatMap(QuarantineReason.init(rawValue:)) ?? .invalid)
-    }
-
-    /// Why an operation is in quarantine, if it is.
-    package func quarantineDetail(_ id: OpID) throws -> String? {
-        try engine.db.scalar("SELECT detail FROM _fs_quarantine WHERE replica = ? AND seq = ?",
-                             [.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])?.text
+        return try engine.applyRemote(op, report: &report, loaded: before?.loaded)
     }
 
     /// Holds an operation in quarantine without applying it.
@@ -109,19 +94,31 @@ package struct CentralAccess {
     }
 
     /// Runs local writes of the central node's own replica (an operator's resolution) in this
-    /// transaction, and returns the operations they wrote, to be logged for the devices.
+    /// transaction, and returns the operations they wrote, to be logged for the devices (kept as
+    /// they are written, not read back from the log).
     package func writeLocal<T>(_ body: (WriteTransaction) throws -> T) throws -> (T, [Op]) {
+        let outer = engine.localOpsWritten
         let before = engine.localSeq
+        engine.localOpsWritten = []
+        defer { engine.localOpsWritten = outer.map { $0 + (engine.localOpsWritten ?? []) } }
         let result = try body(WriteTransaction(engine: engine))
-        guard engine.localSeq > before else { return (result, []) }
+        let ops = engine.localOpsWritten ?? []
+        assert(ops.count == Int(engine.localSeq - before) && (try? readBackLocal(after: before)) == ops,
+               "the operations a write kept are not those its log holds")
+        return (result, ops)
+    }
+
+    /// The local operations after sequence number `seq`, as the log holds them (for the paired
+    /// assertion of `writeLocal`, in debug builds).
+    private func readBackLocal(after seq: UInt64) throws -> [Op] {
         let select = try engine.db.prepare("SELECT seq, hlc, collection, entity, body FROM _fs_op WHERE replica = ? AND seq > ? ORDER BY seq")
-        try select.bind([.int(StoreLayout.localReplicaIndex), .int(Int64(before))])
+        try select.bind([.int(StoreLayout.localReplicaIndex), .int(Int64(seq))])
         var ops: [Op] = []
         while try select.step() {
             ops.append(try engine.operation(fromLogRow: StoreLayout.localReplicaIndex, seq: select.int64(at: 0), hlc: select.int64(at: 1),
                                             collection: select.int64(at: 2), entity: select.text(at: 3), body: select.bytes(at: 4)))
         }
-        return (result, ops)
+        return ops
     }
 
     /// Removes an operation from quarantine for good (an operator's discard).
