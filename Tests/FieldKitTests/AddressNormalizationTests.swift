@@ -199,6 +199,22 @@ import Testing
         }
     }
 
+    @Test func aMemoOfPartKeysGivesTheSameKeysAsNormalizingEachTime() {
+        let seed = testSeed(default: 0x7E47_0003)
+        var random = SplitMix64(seed: seed)
+        // Few distinct parts, reused across kinds: the same text as a street and as a room must
+        // not share a memo entry, and a part seen again must give its first key.
+        let parts: [String?] = [nil, "", " ", "8", "８８號", "3栋", "3", "2单元", "五层", "501室", "501", "幸福路", "朝陽區", "a-1", "B座", "|%", "第十一"]
+        let memo = AddressNormalizer.PartKeyMemo()
+        for _ in 0..<2_000 {
+            let address = Address(district: random.element(of: parts), street: random.element(of: parts), buildingNumber: random.element(of: parts),
+                                  block: random.element(of: parts), unit: random.element(of: parts), floor: random.element(of: parts),
+                                  room: random.element(of: parts), remainder: random.element(of: parts))
+            #expect(AddressNormalizer.matchingKey(for: address, memo: memo) == AddressNormalizer.matchingKey(for: address),
+                    "FIELDSYNC_SEED=\(seed) \(address)")
+        }
+    }
+
     // MARK: Value semantics
 
     @Test func normalizingNeverChangesWhatItWasGiven() {

@@ -523,7 +523,15 @@ extension Hub {
     static func log(_ op: Op, before: String?, assignsCell: Bool, access: CentralAccess) throws {
         // Only an operation that writes the cell can move the record (and even then a concurrent
         // write may win, so read the merged cell back); any other keeps it where it was.
-        let after = assignsCell || before == nil ? (try access.cell(of: op.collection, op.entity) ?? "") : before!
+        let after: String
+        if op.id.replica == access.localReplica, let written = writtenCell(of: op, access: access) {
+            // The node's own write of a cell supersedes every value of it the node holds (its
+            // `prev` names them all), so the record is where the write put it: no need to read it.
+            after = written
+            assert(after == (try? access.cell(of: op.collection, op.entity)) ?? "", "a local write's cell is not the record's")
+        } else {
+            after = assignsCell || before == nil ? (try access.cell(of: op.collection, op.entity) ?? "") : before!
+        }
         let json = [UInt8](try op.jsonData())
         if let before, before != after {
             try append(op, json: json, cell: before, access: access)
@@ -537,6 +545,15 @@ extension Hub {
         } else {
             try append(op, json: json, cell: after, access: access)
         }
+    }
+
+    /// The cell an operation writes for its record, if it writes one.
+    private static func writtenCell(of op: Op, access: CentralAccess) -> String? {
+        guard case .some(.some(let cellField)) = access.cellField(of: op.collection) else { return nil }
+        for assignment in op.assignments where assignment.field == cellField {
+            if case .set(.text(let cell), _) = assignment.change { return cell }
+        }
+        return nil
     }
 
     private static func append(_ op: Op, json: [UInt8], cell: String, access: CentralAccess) throws {

@@ -159,7 +159,7 @@ extension FieldStore {
         return checked
     }
 
-    static func values(of plate: DoorplateDraft) -> [String: Value] {
+    static func values(of plate: DoorplateDraft, memo: AddressNormalizer.PartKeyMemo? = nil) -> [String: Value] {
         let address = plate.address
         return [
             "code": .text(plate.code.canonical), "cell": .text(plate.cell.id),
@@ -167,7 +167,7 @@ extension FieldStore {
             "building_number": text(address.buildingNumber), "block": text(address.block),
             "unit": text(address.unit), "floor": text(address.floor), "room": text(address.room),
             "remainder": text(address.remainder),
-            "address_key": .text(AddressNormalizer.matchingKey(for: address)),
+            "address_key": .text(memo.map { AddressNormalizer.matchingKey(for: address, memo: $0) } ?? AddressNormalizer.matchingKey(for: address)),
             "latitude": plate.latitude.map(Value.real) ?? .null, "longitude": plate.longitude.map(Value.real) ?? .null,
             "status": .text(plate.status.rawValue), "installed_on": text(plate.installedOn?.description),
             "notes": text(plate.notes),

@@ -38,8 +38,9 @@ extension FieldStore {
     }
 
     private static func insert(_ checkedPlates: [DoorplateDraft], _ checkedHouseholds: [Household], in tx: WriteTransaction) throws {
+        let memo = AddressNormalizer.PartKeyMemo()
         for plate in checkedPlates {
-            try tx.insert(FieldModel.doorplates, Self.values(of: plate).filter { !$0.value.isNull })
+            try tx.insert(FieldModel.doorplates, Self.values(of: plate, memo: memo).filter { !$0.value.isNull })
         }
         for household in checkedHouseholds {
             var values = Self.values(of: household.details).filter { !$0.value.isNull }

@@ -63,6 +63,44 @@ public enum AddressNormalizer {
         .joined(separator: "|")
     }
 
+    /// `matchingKey(for:)` with each part's key remembered in `memo`: a district file names the
+    /// same districts, streets and buildings thousands of times, and normalizing a part (NFKC,
+    /// traditional to simplified, markers) costs far more than looking it up.
+    public static func matchingKey(for address: Address, memo: PartKeyMemo) -> String {
+        [
+            memo.key(address.district, as: .text), memo.key(address.street, as: .text),
+            memo.key(address.buildingNumber, as: .buildingNumber), memo.key(address.block, as: .block),
+            memo.key(address.unit, as: .unit), memo.key(address.floor, as: .floor), memo.key(address.room, as: .room),
+            memo.key(address.remainder, as: .text),
+        ]
+        .map { escaped($0 ?? "") }
+        .joined(separator: "|")
+    }
+
+    /// Normalized address parts by (kind, part as typed), for one bulk job on one thread; at
+    /// most `entriesMax` are kept (the memo starts afresh when full).
+    public final class PartKeyMemo {
+        private struct Entry: Hashable {
+            let kind: PartKind
+            let part: String
+        }
+
+        private var keys: [Entry: String?] = [:]
+        public static let entriesMax = 65_536
+
+        public init() {}
+
+        func key(_ part: String?, as kind: PartKind) -> String? {
+            guard let part else { return nil }
+            let entry = Entry(kind: kind, part: part)
+            if let known = keys[entry] { return known }
+            let key = AddressNormalizer.key(part, as: kind)
+            if keys.count >= Self.entriesMax { keys.removeAll(keepingCapacity: true) }
+            keys[entry] = key
+            return key
+        }
+    }
+
     /// The matching key of a free-text address: `matchingKey(for: parse(text))`.
     public static func matchingKey(forText text: String) -> String {
         matchingKey(for: parse(text))
