@@ -98,7 +98,7 @@ struct HTTPRefusalTests {
             let response = try await fetch(server, "/v1/sync", method: "POST", body: body, headers: headers)
             #expect(response.status == status, "\(name): got \(response.status)")
             #expect(response.text.contains(says), "\(name): \(response.text.prefix(200))")
-            let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: response.body)
+            let reply = try? SyncProtocol.decode(SyncErrorReply.self, from: response.body)
             #expect(reply?.protocolVersion == 1 && reply?.message.isEmpty == false, "\(name): one error shape everywhere")
         }
         #expect(try world.hub.replica.digest() == before)
@@ -134,7 +134,7 @@ struct HTTPSnapshotTests {
         for (path, headers, status, code) in cases {
             let response = try await fetch(server, path, headers: headers)
             #expect(response.status == status, "\(path): got \(response.status)")
-            #expect((try? JSONDecoder().decode(SyncErrorReply.self, from: response.body))?.code == code, "\(path): \(response.text.prefix(200))")
+            #expect((try? SyncProtocol.decode(SyncErrorReply.self, from: response.body))?.code == code, "\(path): \(response.text.prefix(200))")
         }
         await server.stop()
     }

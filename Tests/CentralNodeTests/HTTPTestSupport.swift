@@ -104,10 +104,16 @@ struct ErrorBody: Decodable {
     var code: String
     var message: String
 
+    private enum Key: String, CodingKey { case code, message, protocolVersion = "protocol" }
+
+    // Read independently of the server's codec, as a client in another language would.
     init(from decoder: any Decoder) throws {
-        let reply = try SyncErrorReply(from: decoder)
-        code = reply.code
-        message = reply.message
+        let c = try decoder.container(keyedBy: Key.self)
+        guard try c.decode(Int.self, forKey: .protocolVersion) == SyncProtocol.version else {
+            throw DecodingError.dataCorruptedError(forKey: .protocolVersion, in: c, debugDescription: "another protocol version")
+        }
+        code = try c.decode(String.self, forKey: .code)
+        message = try c.decode(String.self, forKey: .message)
     }
 }
 

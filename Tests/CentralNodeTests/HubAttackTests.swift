@@ -55,7 +55,7 @@ func householdOp(_ replica: ReplicaID, seq: UInt64, entity: String? = nil, cell:
 }
 
 func errorCode(_ response: FetchedResponse) -> String? {
-    (try? JSONDecoder().decode(SyncErrorReply.self, from: response.body))?.code
+    (try? SyncProtocol.decode(SyncErrorReply.self, from: response.body))?.code
 }
 
 /// Identities from outside: replica ids, operation ids and sequence numbers a device names.

@@ -16,7 +16,7 @@ struct APITests {
         _ = id
         for op in try a.operations() {
             let data = try op.jsonData()
-            let decoded = try JSONDecoder().decode(Op.self, from: data)
+            let decoded = try SyncProtocol.decode(Op.self, from: data)
             #expect(decoded == op)
             #expect(try decoded.jsonData() == data)
         }
@@ -25,7 +25,7 @@ struct APITests {
     @Test func malformedJSONOpsAreRejectedWithAReadableReason() {
         let bad = #"{"id":"nothex.1","hlc":"1.0","collection":"items","entity":"x","assignments":[]}"#
         do {
-            _ = try JSONDecoder().decode(Op.self, from: Data(bad.utf8))
+            _ = try SyncProtocol.decode(Op.self, from: Data(bad.utf8))
             Issue.record("decoded an op with a bad id")
         } catch {
             #expect(String(describing: error).contains("is not <32 hex digits>"))

@@ -27,6 +27,14 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: jsonHeaders, body: body)
     }
 
+    /// A message of the sync protocol in its canonical JSON (`SyncProtocol.encode`).
+    public static func json(_ message: some WireMessage, status: HTTPStatus = .ok) -> HTTPResponse {
+        guard let body = try? SyncProtocol.encode(message) else {
+            return .error(.internalServerError, code: "responseEncodingFailed", message: "the server could not encode its response")
+        }
+        return HTTPResponse(status: status, headers: jsonHeaders, body: body)
+    }
+
     /// A plain-text (UTF-8) body, for humans and for errors that are not part of the JSON API.
     public static func text(_ text: String, status: HTTPStatus = .ok) -> HTTPResponse {
         var headers = HTTPHeaders()

@@ -221,7 +221,7 @@ private struct JSONParser {
 
 /// Typed reading of a parsed document, with the path of every value for error messages
 /// ("expected a string at ops[3].id", "missing key \"cells\"").
-struct JSONField {
+public struct JSONField {
     let node: JSONNode
     let path: String
 

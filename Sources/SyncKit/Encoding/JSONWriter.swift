@@ -7,7 +7,7 @@ import Foundation
 ///     var w = JSONWriter()
 ///     w.object { o in o.field("a") { $0.int(1) }; o.field("b") { $0.string("x") } }
 ///     w.bytes   // {"a":1,"b":"x"}
-struct JSONWriter {
+public struct JSONWriter {
     var bytes: [UInt8] = []
 
     init(reserving capacity: Int = 256) { bytes.reserveCapacity(capacity) }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// The protocol's messages written and read by hand (`JSONWriter`, `JSONNode`): the same JSON
-/// as their `Codable` forms (Design.md sections 5 and 13), at a fraction of the cost. The
-/// `Codable` conformances stay for embedders; tests check that both read every message alike.
+/// The protocol's messages written and read by hand (`JSONWriter`, `JSONNode`; Design.md
+/// sections 5 and 13): the protocol's one codec. Golden fixtures in
+/// `Fixtures/protocol/` hold its bytes; seeded tests round-trip random messages through it.
 enum WireJSON {
     // MARK: Writing
 
@@ -361,40 +361,42 @@ struct RefTable {
     }
 }
 
-/// The message types with a hand-written wire form.
-protocol WireMessage {
+/// A message of the sync protocol (or an operation), written and read by SyncKit's one codec,
+/// `WireJSON`, through `SyncProtocol.encode` and `SyncProtocol.decode`. SyncKit's message types
+/// conform; the writer and the reader it is handed have no public members.
+public protocol WireMessage {
     func writeJSON(_ w: inout JSONWriter)
     static func readJSON(_ f: JSONField) throws -> Self
 }
 
 extension Op: WireMessage {
-    func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
-    static func readJSON(_ f: JSONField) throws -> Op { try WireJSON.op(f) }
+    public func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
+    public static func readJSON(_ f: JSONField) throws -> Op { try WireJSON.op(f) }
 }
 
 extension SyncRequest: WireMessage {
-    func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
-    static func readJSON(_ f: JSONField) throws -> SyncRequest { try WireJSON.request(f) }
+    public func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
+    public static func readJSON(_ f: JSONField) throws -> SyncRequest { try WireJSON.request(f) }
 }
 
 extension SyncResponse: WireMessage {
-    func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
-    static func readJSON(_ f: JSONField) throws -> SyncResponse { try WireJSON.response(f) }
+    public func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
+    public static func readJSON(_ f: JSONField) throws -> SyncResponse { try WireJSON.response(f) }
 }
 
 extension CellSnapshot: WireMessage {
-    func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
-    static func readJSON(_ f: JSONField) throws -> CellSnapshot { try WireJSON.snapshot(f) }
+    public func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
+    public static func readJSON(_ f: JSONField) throws -> CellSnapshot { try WireJSON.snapshot(f) }
 }
 
 extension SnapshotRecord: WireMessage {
-    func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
-    static func readJSON(_ f: JSONField) throws -> SnapshotRecord { try WireJSON.record(f) }
+    public func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
+    public static func readJSON(_ f: JSONField) throws -> SnapshotRecord { try WireJSON.record(f) }
 }
 
 extension SyncErrorReply: WireMessage {
-    func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
-    static func readJSON(_ f: JSONField) throws -> SyncErrorReply { try WireJSON.errorReply(f) }
+    public func writeJSON(_ w: inout JSONWriter) { WireJSON.write(self, &w) }
+    public static func readJSON(_ f: JSONField) throws -> SyncErrorReply { try WireJSON.errorReply(f) }
 }
 
 extension JSONField {

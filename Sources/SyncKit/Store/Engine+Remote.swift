@@ -223,7 +223,7 @@ extension Engine {
         try select.bind([.int(Int64(limit))])
         var result: [QuarantinedOperation] = []
         while try select.step() {
-            let op = try JSONDecoder().decode(Op.self, from: Data(select.bytes(at: 3)))
+            let op = try SyncProtocol.decode(Op.self, from: Data(select.bytes(at: 3)))
             result.append(QuarantinedOperation(operation: op, reason: QuarantineReason(rawValue: select.text(at: 0)) ?? .invalid,
                                                detail: select.text(at: 1), receivedMillis: select.int64(at: 2)))
         }
@@ -236,7 +236,7 @@ extension Engine {
         defer { select.reset() }
         try select.bind([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
         guard try select.step() else { throw SyncError(.notFound, "operation \(id) is not in quarantine") }
-        let op = try JSONDecoder().decode(Op.self, from: Data(select.bytes(at: 0)))
+        let op = try SyncProtocol.decode(Op.self, from: Data(select.bytes(at: 0)))
         select.reset()
         try db.cached("DELETE FROM _fs_quarantine WHERE replica = ? AND seq = ?").run([.blob(id.replica.bytes), .int(Int64(bitPattern: id.seq))])
         quarantineCount -= db.changes

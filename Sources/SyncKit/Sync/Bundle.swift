@@ -22,15 +22,13 @@ public enum Bundle {
         case centralPull = "central-pull"
     }
 
-    public struct Header: Codable, Sendable, Equatable {
+    public struct Header: Sendable, Equatable {
         public var kind: Kind
         public var protocolVersion: Int
         public var device: ReplicaID
         public var createdMillis: Int64
         public var bytes: Int
         public var sha256: String
-
-        private enum CodingKeys: String, CodingKey { case kind, protocolVersion = "protocol", device, createdMillis, bytes, sha256 }
     }
 
     /// What a bundle holds.
@@ -77,9 +75,9 @@ public enum Bundle {
         }
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(bytes[(firstNewline + 1)..<secondNewline]))
-        } catch let error as DecodingError {
-            throw SyncError(.invalidInput, "the bundle header is damaged: \(SyncProtocol.explain(error))")
+            header = try SyncProtocol.decode(Header.self, from: Data(bytes[(firstNewline + 1)..<secondNewline]))
+        } catch let error as SyncError {
+            throw SyncError(.invalidInput, "the bundle header is damaged: \(error.message)")
         }
         guard header.protocolVersion == SyncProtocol.version else {
             throw SyncError(.invalidInput, "the bundle uses protocol version \(header.protocolVersion); this build speaks version \(SyncProtocol.version). Update the older side")
@@ -135,5 +133,28 @@ extension Replica {
         }
         let request = SyncRequest(device: id, cursors: current, push: [], pullOpsMax: response.ops.count)
         return try ingest(response, for: request)
+    }
+}
+
+/// The header line: `{"bytes":…,"createdMillis":…,"device":"…","kind":"…","protocol":1,"sha256":"…"}`.
+extension Bundle.Header: WireMessage {
+    public func writeJSON(_ w: inout JSONWriter) {
+        w.object { o in
+            o.field("bytes") { $0.int(Int64(bytes)) }
+            o.field("createdMillis") { $0.int(createdMillis) }
+            o.field("device") { $0.string(device.hex) }
+            o.field("kind") { $0.string(kind.rawValue) }
+            o.field("protocol") { $0.int(Int64(protocolVersion)) }
+            o.field("sha256") { $0.string(sha256) }
+        }
+    }
+
+    public static func readJSON(_ f: JSONField) throws -> Bundle.Header {
+        let kindField = try f.key("kind")
+        guard let kind = Bundle.Kind(rawValue: try kindField.string()) else {
+            throw kindField.fail("kind is \"\(try kindField.string().prefix(40))\"; a bundle is \"device-push\" or \"central-pull\"")
+        }
+        return Bundle.Header(kind: kind, protocolVersion: try f.key("protocol").int(), device: try WireJSON.replica(try f.key("device")),
+                             createdMillis: try f.key("createdMillis").int64(), bytes: try f.key("bytes").int(), sha256: try f.key("sha256").string())
     }
 }

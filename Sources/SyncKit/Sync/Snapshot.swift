@@ -19,7 +19,7 @@
 /// replica's operations on this record that the state already reflects: a device that later
 /// receives one of them (a record moving back into its cells, an older bundle) recognizes it as
 /// a duplicate.
-public struct SnapshotRecord: Codable, Sendable, Equatable {
+public struct SnapshotRecord: Sendable, Equatable {
     public struct Head: Sendable, Equatable {
         public var op: OpID
         public var hlc: HLCTimestamp
@@ -72,156 +72,6 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
         }
         return nil
     }
-
-    private enum Key: String, CodingKey { case collection, entity, covers, refs, exists, registers, pending, counters, sets, setPending }
-
-    /// `[op id, clock reading]`.
-    private struct Ref: Codable, Equatable {
-        var op: OpID
-        var hlc: HLCTimestamp
-        init(op: OpID, hlc: HLCTimestamp) { self.op = op; self.hlc = hlc }
-        init(from decoder: any Decoder) throws {
-            var c = try decoder.unkeyedContainer()
-            op = try c.decode(OpID.self)
-            hlc = try c.decode(HLCTimestamp.self)
-            guard c.isAtEnd else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "a ref is [op id, clock reading]") }
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.unkeyedContainer()
-            try c.encode(op)
-            try c.encode(hlc)
-        }
-    }
-
-    /// `[ref index, value]`.
-    private struct HeadRef: Codable {
-        var ref: Int
-        var value: Value
-        init(ref: Int, value: Value) { self.ref = ref; self.value = value }
-        init(from decoder: any Decoder) throws {
-            var c = try decoder.unkeyedContainer()
-            ref = try c.decode(Int.self)
-            value = try c.decodeNil() ? .null : try c.decode(Value.self)
-            guard c.isAtEnd else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "a head is [ref, value]") }
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.unkeyedContainer()
-            try c.encode(ref)
-            try c.encode(value)
-        }
-    }
-
-    /// `[value, [ref indexes]]` (a set element) or `[value, op id]` (a pending removal).
-    private struct Pair<Second: Codable>: Codable {
-        var value: Value
-        var second: Second
-        init(_ value: Value, _ second: Second) { self.value = value; self.second = second }
-        init(from decoder: any Decoder) throws {
-            var c = try decoder.unkeyedContainer()
-            value = try c.decode(Value.self)
-            second = try c.decode(Second.self)
-            guard c.isAtEnd else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a pair [value, …]") }
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.unkeyedContainer()
-            try c.encode(value)
-            try c.encode(second)
-        }
-    }
-
-    public init(collection: String, entity: EntityID, covers: [String: UInt64], exists: Register,
-                registers: [String: Register], counters: [String: Int64], sets: [String: SetField]) {
-        self.collection = collection
-        self.entity = entity
-        self.covers = covers
-        self.exists = exists
-        self.registers = registers
-        self.counters = counters
-        self.sets = sets
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var refs: [Ref] = []
-        var index: [OpID: Int] = [:]
-        func ref(_ op: OpID, _ hlc: HLCTimestamp) -> Int {
-            if let known = index[op] { return known }
-            index[op] = refs.count
-            refs.append(Ref(op: op, hlc: hlc))
-            return refs.count - 1
-        }
-        // Heads first, so a ref shared by a head and a tag carries the head's clock.
-        let exists = self.exists.heads.map { HeadRef(ref: ref($0.op, $0.hlc), value: $0.value) }
-        var registers: [String: [HeadRef]] = [:]
-        var pending: [String: [OpID]] = [:]
-        if let superseded = self.exists.pending, !superseded.isEmpty { pending[Assignment.existenceField] = superseded }
-        for name in self.registers.keys.sorted() {
-            let register = self.registers[name]!
-            registers[name] = register.heads.map { HeadRef(ref: ref($0.op, $0.hlc), value: $0.value) }
-            if let superseded = register.pending, !superseded.isEmpty { pending[name] = superseded }
-        }
-        var sets: [String: [Pair<[Int]>]] = [:]
-        var setPending: [String: [Pair<OpID>]] = [:]
-        for name in self.sets.keys.sorted() {
-            let set = self.sets[name]!
-            sets[name] = set.elements.map { Pair($0.value, $0.tags.map { ref($0, .zero) }) }
-            if let removals = set.pending, !removals.isEmpty { setPending[name] = removals.map { Pair($0.value, $0.tag) } }
-        }
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(collection, forKey: .collection)
-        try c.encode(entity, forKey: .entity)
-        try c.encode(covers, forKey: .covers)
-        try c.encode(refs, forKey: .refs)
-        try c.encode(exists, forKey: .exists)
-        if !registers.isEmpty { try c.encode(registers, forKey: .registers) }
-        if !pending.isEmpty { try c.encode(pending, forKey: .pending) }
-        if !counters.isEmpty { try c.encode(counters, forKey: .counters) }
-        if !sets.isEmpty { try c.encode(sets, forKey: .sets) }
-        if !setPending.isEmpty { try c.encode(setPending, forKey: .setPending) }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        collection = try c.decode(String.self, forKey: .collection)
-        entity = try c.decode(EntityID.self, forKey: .entity)
-        covers = try c.decode([String: UInt64].self, forKey: .covers)
-        let refs = try c.decode([Ref].self, forKey: .refs)
-        guard refs.count <= Self.refsMax else {
-            throw DecodingError.dataCorruptedError(forKey: .refs, in: c, debugDescription: "lists \(refs.count) refs; at most \(Self.refsMax)")
-        }
-        if let repeated = Self.repeatedRef(refs.map(\.op)) {
-            throw DecodingError.dataCorruptedError(forKey: .refs, in: c, debugDescription: repeated)
-        }
-        func resolve(_ i: Int, _ key: Key) throws -> Ref {
-            guard refs.indices.contains(i) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "ref \(i) is not in refs (\(refs.count) listed)")
-            }
-            return refs[i]
-        }
-        func heads(_ list: [HeadRef], _ key: Key) throws -> [Head] {
-            try list.map { let r = try resolve($0.ref, key); return Head(op: r.op, hlc: r.hlc, value: $0.value) }
-        }
-        let pending = try c.decodeIfPresent([String: [OpID]].self, forKey: .pending) ?? [:]
-        exists = Register(heads: try heads(try c.decode([HeadRef].self, forKey: .exists), .exists), pending: pending[Assignment.existenceField])
-        var registers: [String: Register] = [:]
-        for (name, list) in try c.decodeIfPresent([String: [HeadRef]].self, forKey: .registers) ?? [:] {
-            registers[name] = Register(heads: try heads(list, .registers), pending: pending[name])
-        }
-        for name in pending.keys where name != Assignment.existenceField && registers[name] == nil {
-            registers[name] = Register(heads: [], pending: pending[name])
-        }
-        self.registers = registers
-        counters = try c.decodeIfPresent([String: Int64].self, forKey: .counters) ?? [:]
-        let setPending = try c.decodeIfPresent([String: [Pair<OpID>]].self, forKey: .setPending) ?? [:]
-        var sets: [String: SetField] = [:]
-        for (name, list) in try c.decodeIfPresent([String: [Pair<[Int]>]].self, forKey: .sets) ?? [:] {
-            let elements = try list.map { Element(value: $0.value, tags: try $0.second.map { try resolve($0, .sets).op }) }
-            sets[name] = SetField(elements: elements, pending: setPending[name].map { $0.map { Removal(value: $0.value, tag: $0.second) } })
-        }
-        for (name, removals) in setPending where sets[name] == nil {
-            sets[name] = SetField(elements: [], pending: removals.map { Removal(value: $0.value, tag: $0.second) })
-        }
-        self.sets = sets
-    }
 }
 
 /// One page of one cell's snapshot, in a `SyncResponse`.
@@ -233,7 +83,7 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
 /// operations logged after `cseq`; their `covers` make those operations duplicates when the log
 /// brings them. `next` is present while more pages follow: the device sends it back in
 /// `SyncRequest.snapshots` to resume after that key.
-public struct CellSnapshot: Codable, Sendable, Equatable {
+public struct CellSnapshot: Sendable, Equatable {
     public var cseq: UInt64
     public var records: [SnapshotRecord]
     public var next: String?
@@ -248,9 +98,6 @@ public struct CellSnapshot: Codable, Sendable, Equatable {
         self.next = next
         self.form = form
     }
-
-    // Foundation's coders know form 1 only (the hand-written codec, `WireJSON`, knows both).
-    private enum CodingKeys: String, CodingKey { case cseq, records, next }
 }
 
 /// The forms a snapshot page is written in.

@@ -18,7 +18,7 @@ public enum SyncProtocol {
 /// A device's half of one exchange: what it pushes, and where its pull stands.
 ///
 ///     {"protocol":1,"device":"00…ff","cursors":{"JS-0412":120},"push":[…ops…],"pullOpsMax":1000}
-public struct SyncRequest: Codable, Sendable, Equatable {
+public struct SyncRequest: Sendable, Equatable {
     public var protocolVersion: Int
     /// The device's replica id.
     public var device: ReplicaID
@@ -50,33 +50,17 @@ public struct SyncRequest: Codable, Sendable, Equatable {
         self.snapshots = snapshots
         self.snapshotForm = snapshotForm
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", device, cursors, push, pullOpsMax, digests, snapshots, snapshotForm
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        protocolVersion = try SyncProtocol.checkVersion(c.decode(Int.self, forKey: .protocolVersion), in: c, key: .protocolVersion)
-        device = try c.decode(ReplicaID.self, forKey: .device)
-        cursors = try c.decode([String: UInt64].self, forKey: .cursors)
-        push = try c.decode([Op].self, forKey: .push)
-        pullOpsMax = try c.decode(Int.self, forKey: .pullOpsMax)
-        digests = try c.decodeIfPresent([String: String].self, forKey: .digests)
-        snapshots = try c.decodeIfPresent([String: String].self, forKey: .snapshots)
-        snapshotForm = try c.decodeIfPresent(Int.self, forKey: .snapshotForm)
-    }
 }
 
 /// The central node's half of one exchange.
 ///
 ///     {"protocol":1,"serverTimeMillis":1767225600000,"acceptedThroughSeq":42,"held":[],
 ///      "ops":[…],"cursors":{"JS-0412":1337},"more":false,"cells":["JS-0412"]}
-public struct SyncResponse: Codable, Sendable, Equatable {
+public struct SyncResponse: Sendable, Equatable {
     /// A pushed operation the central node took but holds in its quarantine instead of applying
     /// it (clock drift, out of scope, invalid, unknown schema): the device drops it from its
     /// outbox and goes on; operators see it in the review queue and release or discard it.
-    public struct Held: Codable, Sendable, Equatable {
+    public struct Held: Sendable, Equatable {
         public var op: OpID
         public var reason: String
         /// Why, for people (absent from older nodes' replies).
@@ -124,30 +108,12 @@ public struct SyncResponse: Codable, Sendable, Equatable {
         self.resync = resync
         self.snapshots = snapshots
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case protocolVersion = "protocol", serverTimeMillis, acceptedThroughSeq, held, ops, cursors, more, cells, resync, snapshots
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        protocolVersion = try SyncProtocol.checkVersion(c.decode(Int.self, forKey: .protocolVersion), in: c, key: .protocolVersion)
-        serverTimeMillis = try c.decode(Int64.self, forKey: .serverTimeMillis)
-        acceptedThroughSeq = try c.decode(UInt64.self, forKey: .acceptedThroughSeq)
-        held = try c.decode([Held].self, forKey: .held)
-        ops = try c.decode([Op].self, forKey: .ops)
-        cursors = try c.decode([String: UInt64].self, forKey: .cursors)
-        more = try c.decode(Bool.self, forKey: .more)
-        cells = try c.decode([String].self, forKey: .cells)
-        resync = try c.decodeIfPresent([String].self, forKey: .resync) ?? []
-        snapshots = try c.decodeIfPresent([String: CellSnapshot].self, forKey: .snapshots) ?? [:]
-    }
 }
 
 /// An error reply: a code a program can switch on and a message a person can act on.
 ///
 ///     {"protocol":1,"code":"revoked","message":"device tablet-07 was revoked; enroll it again"}
-public struct SyncErrorReply: Codable, Sendable, Equatable, Error {
+public struct SyncErrorReply: Sendable, Equatable, Error {
     public var protocolVersion: Int
     public var code: String
     public var message: String
@@ -157,8 +123,6 @@ public struct SyncErrorReply: Codable, Sendable, Equatable, Error {
         self.code = code
         self.message = message
     }
-
-    private enum CodingKeys: String, CodingKey { case protocolVersion = "protocol", code, message }
 }
 
 extension ReplicaID: Codable {
@@ -178,25 +142,12 @@ extension ReplicaID: Codable {
 }
 
 extension SyncProtocol {
-    static func checkVersion<K: CodingKey>(_ version: Int, in container: KeyedDecodingContainer<K>, key: K) throws -> Int {
-        guard version == SyncProtocol.version else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: container,
-                debugDescription: "message uses protocol version \(version); this build speaks version \(SyncProtocol.version). Update the older side")
-        }
-        return version
-    }
-
-    /// Canonical JSON (sorted keys) for a message.
-    public static func encode<T: Encodable>(_ message: T) throws -> Data {
-        // The protocol's own messages are written by hand (`WireJSON`): same JSON, much faster.
-        if let wire = message as? any WireMessage {
-            var writer = JSONWriter(reserving: 4_096)
-            wire.writeJSON(&writer)
-            return writer.data
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(message)
+    /// A message (or an operation) in its canonical JSON: object keys in UTF-8 byte order, no
+    /// insignificant white space (Design.md sections 5 and 13). `WireJSON` is the one codec.
+    public static func encode<T: WireMessage>(_ message: T) throws -> Data {
+        var writer = JSONWriter(reserving: 4_096)
+        message.writeJSON(&writer)
+        return writer.data
     }
 
     /// A response with operations given as their canonical wire bytes (`Op.jsonData()`, as the
@@ -211,36 +162,14 @@ extension SyncProtocol {
     }
 
     /// Decodes a message, refusing oversized bodies and explaining what was wrong.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    public static func decode<T: WireMessage>(_ type: T.Type, from data: Data) throws -> T {
         guard data.count <= messageBytesMax else {
             throw SyncError(.limitExceeded, "message of \(data.count) bytes exceeds the limit of \(messageBytesMax)")
         }
-        if let wire = type as? any WireMessage.Type {
-            do {
-                let node = try JSONNode.parse(data)
-                return try wire.readJSON(JSONField(node)) as! T
-            } catch let error as JSONShapeError {
-                throw SyncError(.invalidInput, "malformed \(type) message: \(error.message)")
-            }
-        }
         do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch let error as DecodingError {
-            throw SyncError(.invalidInput, "malformed \(type) message: \(Self.explain(error))")
-        }
-    }
-
-    static func explain(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            return keys.isEmpty ? "" : " at \(keys)"
-        }
-        switch error {
-        case .dataCorrupted(let context): return context.debugDescription + path(context)
-        case .keyNotFound(let key, let context): return "missing key \"\(key.stringValue)\"" + path(context)
-        case .typeMismatch(let type, let context): return "expected \(type)" + path(context)
-        case .valueNotFound(let type, let context): return "missing \(type) value" + path(context)
-        @unknown default: return "\(error)"
+            return try T.readJSON(JSONField(try JSONNode.parse(data)))
+        } catch let error as JSONShapeError {
+            throw SyncError(.invalidInput, "malformed \(type) message: \(error.message)")
         }
     }
 }

@@ -22,9 +22,13 @@ public final class HTTPSyncTransport: Sendable {
     public let retriesMax: Int
     public let backoffBaseSeconds: Double
     public let backoffMaxSeconds: Double
+    /// Told of every retry before its wait: why (`HTTP 503`, `unreachable`) and how long it
+    /// waits, so that an app can show "the office is busy" and a benchmark can count retries.
+    private let onRetry: (@Sendable (_ reason: String, _ waitSeconds: Double) -> Void)?
 
     public init(baseURL: URL, token: String, timeoutSeconds: Double = 60, session: URLSession = .shared,
-                retriesMax: Int = 4, backoffBaseSeconds: Double = 0.5, backoffMaxSeconds: Double = 30) {
+                retriesMax: Int = 4, backoffBaseSeconds: Double = 0.5, backoffMaxSeconds: Double = 30,
+                onRetry: (@Sendable (_ reason: String, _ waitSeconds: Double) -> Void)? = nil) {
         self.baseURL = baseURL
         self.token = token
         self.timeoutSeconds = timeoutSeconds
@@ -32,6 +36,7 @@ public final class HTTPSyncTransport: Sendable {
         self.retriesMax = retriesMax
         self.backoffBaseSeconds = backoffBaseSeconds
         self.backoffMaxSeconds = backoffMaxSeconds
+        self.onRetry = onRetry
     }
 
     /// One exchange, retried on transient failures. Blocks the calling thread until the reply.
@@ -49,7 +54,9 @@ public final class HTTPSyncTransport: Sendable {
                 // The node said when to come back (Retry-After on 503 or 429): at least that long,
                 // plus a random part so that devices told together do not return together.
                 let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
-                Thread.sleep(forTimeInterval: min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0) + Double.random(in: 0...bound))
+                let wait = min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0) + Double.random(in: 0...bound)
+                onRetry?("HTTP \(busy.status)", wait)
+                Thread.sleep(forTimeInterval: wait)
                 attempt += 1
             } catch let busy as Busy {
                 throw busy.error
@@ -57,7 +64,9 @@ public final class HTTPSyncTransport: Sendable {
                 // Full jitter: a random wait up to the exponential bound, so devices that lost the
                 // node together do not all come back at the same instant.
                 let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
-                Thread.sleep(forTimeInterval: Double.random(in: 0...bound))
+                let wait = Double.random(in: 0...bound)
+                onRetry?("unreachable", wait)
+                Thread.sleep(forTimeInterval: wait)
                 attempt += 1
             }
         }
@@ -72,9 +81,9 @@ public final class HTTPSyncTransport: Sendable {
         let (data, status, retryAfter) = try send(http)
         guard status == 200 else {
             if status == 429 || status >= 500 {
-                throw Busy(retryAfterSeconds: retryAfter, error: SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync"))
+                throw Busy(status: status, retryAfterSeconds: retryAfter, error: SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync"))
             }
-            if let reply = try? JSONDecoder().decode(SyncErrorReply.self, from: data) {
+            if let reply = try? SyncProtocol.decode(SyncErrorReply.self, from: data) {
                 throw SyncRefusal(status: status, reply: reply)
             }
             throw SyncRefusal(status: status, reply: SyncErrorReply(code: "http\(status)", message: String(decoding: data.prefix(300), as: UTF8.self)))
@@ -84,6 +93,7 @@ public final class HTTPSyncTransport: Sendable {
 
     /// A 5xx or 429 reply: retried, after the node's `Retry-After` (seconds) when it gave one.
     private struct Busy: Error {
+        var status: Int
         var retryAfterSeconds: Double?
         var error: SyncError
     }

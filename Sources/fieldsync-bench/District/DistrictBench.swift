@@ -184,9 +184,13 @@ struct DistrictBench {
         var errors: [String: Int] = [:]
         for outcome in outcomes where !outcome.ok { errors[outcome.error ?? "unknown", default: 0] += 1 }
         let unverified = outcomes.filter { $0.ok && !$0.verified }.count
+        // Retries the devices' transport made before an answer (a 503 with Retry-After, a
+        // connection lost): no error in the end, but time in the latencies.
+        var retries: [String: Int] = [:]
+        for sample in samples { for reason in sample.retries ?? [] { retries[reason, default: 0] += 1 } }
         figures.append(["benchmark": "district.wall", "devices": devices.count, "clients": options.clients, "seconds": wall.rounded(2),
                         "devices_ok": outcomes.filter(\.ok).count, "devices_unverified": unverified, "errors": errors,
-                        "exchanges": samples.count])
+                        "retries": retries, "exchanges": samples.count])
         for kind in ["bootstrap", "push", "pull", "verify"] {
             let times = samples.filter { $0.kind == kind }.map(\.ms).sorted()
             guard !times.isEmpty else { continue }

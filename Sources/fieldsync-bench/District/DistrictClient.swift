@@ -36,6 +36,8 @@ struct DistrictClient {
         var up: Int
         var down: Int
         var records: Int
+        /// Why the exchange was retried before its answer (`HTTP 503`, `unreachable`), if it was.
+        var retries: [String]? = nil
     }
 
     struct Outcome: Codable {
@@ -79,18 +81,22 @@ struct DistrictClient {
     /// One device's part of the scenario; returns its output lines.
     private static func work(_ device: Device, job: Job, base: URL, session: URLSession) -> [String] {
         var samples: [Sample] = []
+        let retried = Mutex<[String]>([])
         let transport = HTTPSyncTransport(baseURL: base, token: device.token, timeoutSeconds: 600, session: session,
-                                          backoffBaseSeconds: 0.2, backoffMaxSeconds: 5)
+                                          backoffBaseSeconds: 0.2, backoffMaxSeconds: 5,
+                                          onRetry: { reason, _ in retried.withLock { $0.append(reason) } })
         let timed: (SyncRequest) throws -> SyncResponse = { request in
             let body = try SyncProtocol.encode(request)
             let started = ContinuousClock.now
+            retried.withLock { $0 = [] }
             do {
                 let data = try transport.exchange(body: body)
                 let response = try SyncProtocol.decode(SyncResponse.self, from: data)
                 let records = response.snapshots.values.reduce(0) { $0 + $1.records.count }
                 let kind = records > 0 || !response.snapshots.isEmpty ? "bootstrap" : !request.push.isEmpty ? "push" : request.digests != nil ? "verify" : "pull"
                 samples.append(Sample(kind: kind, ms: Measurement.seconds(ContinuousClock.now - started) * 1000, status: 200, code: nil,
-                                      up: body.count, down: data.count, records: records))
+                                      up: body.count, down: data.count, records: records,
+                                      retries: retried.withLock { $0.isEmpty ? nil : $0 }))
                 return response
             } catch let refusal as SyncRefusal {
                 samples.append(Sample(kind: request.push.isEmpty ? "pull" : "push", ms: Measurement.seconds(ContinuousClock.now - started) * 1000,

@@ -73,7 +73,7 @@ struct FuzzRegressionTests {
         let replica = try Replica.open(path: ":memory:", schema: FieldModel.schema, options: options)
         // The record id is the one the code derives (a wrong one is quarantined as invalid first).
         let entity = try replica.naturalID("doorplates", ["code": "JS0412-00088"])
-        let op = try JSONDecoder().decode(Op.self, from: Data(#"""
+        let op = try SyncProtocol.decode(Op.self, from: Data(#"""
             {"assignments":[{"field":"_exists","prev":[],"set":{"bool":true}},{"field":"code","prev":[],"set":{"text":"JS0412-00088"}},{"field":"cell","prev":[],"set":{"text":"JS-0412"}}],"collection":"doorplates","entity":"ENTITY","hlc":"1767225600000.0","id":"00000000000000020000000000000002.1"}
             """#.replacingOccurrences(of: "ENTITY", with: entity.rawValue).utf8))
         let report = try replica.apply([op])
@@ -198,8 +198,8 @@ struct FuzzRegressionTests {
     /// Found by libFuzzer (`make fuzz`, target `protocol.messages`, after 92,000 inputs): a
     /// snapshot whose `refs` named one operation twice with two clock readings was accepted, its
     /// heads taking either reading; encoding it again kept one, so the record changed in a round
-    /// trip and a device could install a state the central node never had. Both decoders (ours
-    /// and the `Codable` one) now refuse a repeated ref.
+    /// trip and a device could install a state the central node never had. The decoder now
+    /// refuses a repeated ref.
     @Test func aSnapshotNamingOneOperationWithTwoClockReadingsIsRefused() throws {
         let record = #"{"collection":"households","covers":{"00000000000000020000000000000002":2},"entity":"JXC3BQGWJXBCXFY88R80QZ0Y88","#
             + #""exists":[[0,{"bool":true}],[1,{"bool":true}]],"refs":[["00000000000000020000000000000002.2","1767225600000.1"],"#
@@ -208,12 +208,12 @@ struct FuzzRegressionTests {
             + #""serverTimeMillis":1767225600000,"snapshots":{"JS-0412":{"cseq":4,"records":[\#(record)]}}}"#
         let error = #expect(throws: SyncError.self) { try SyncProtocol.decode(SyncResponse.self, from: Data(body.utf8)) }
         #expect(error?.message.contains("ref 1 repeats operation 00000000000000020000000000000002.2") == true, "\(error?.message ?? "")")
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(SnapshotRecord.self, from: Data(record.utf8)) }
+        #expect(throws: SyncError.self) { try SyncProtocol.decode(SnapshotRecord.self, from: Data(record.utf8)) }
         #expect(throws: Never.self) { try ParserChecks.syncMessages(Array(body.utf8)) }
         // The same record with the operation listed once decodes, and round-trips exactly.
         let once = record.replacingOccurrences(of: #",["00000000000000020000000000000002.2","1767225006000.1"]"#, with: "")
             .replacingOccurrences(of: "[1,{", with: "[0,{")
-        let decoded = try JSONDecoder().decode(SnapshotRecord.self, from: Data(once.utf8))
+        let decoded = try SyncProtocol.decode(SnapshotRecord.self, from: Data(once.utf8))
         #expect(decoded.exists.heads.count == 2 && Set(decoded.exists.heads.map(\.hlc)).count == 1)
     }
 }

@@ -50,7 +50,7 @@ extension FuzzTests {
         }
         let holder = ReplicaHolder()
         try await Fuzzer.run(FuzzTarget(name: "replica.apply", seeds: seeds, tokens: Self.protocolTokens, json: true, iterations: 400) { input in
-            guard let op = try? JSONDecoder().decode(Op.self, from: Data(input)) else { return }
+            guard let op = try? SyncProtocol.decode(Op.self, from: Data(input)) else { return }
             let world = try holder.world()
             let before = try Fuzzer.contents(of: world.zhao.replica)
             if try ParserChecks.clean({ try world.zhao.replica.apply([op]) }) == nil {
