@@ -45,6 +45,9 @@ package final class Connection {
             }
             try execute("PRAGMA synchronous=NORMAL")
             try execute("PRAGMA cache_size=-\(Self.cacheKiB)")
+            // Sorts, and the sub-journal of a savepoint (the central node commits several
+            // devices' pushes together, each in a savepoint), in memory rather than in a file.
+            try execute("PRAGMA temp_store=MEMORY")
             try execute("PRAGMA foreign_keys=ON")
         } catch {
             sqlite3_close_v2(db)
