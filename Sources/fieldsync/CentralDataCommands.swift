@@ -38,8 +38,24 @@ enum CentralDataCommands {
         let data = try Data(contentsOf: URL(fileURLWithPath: file))
         let hub = try Hub.open(path: path, schema: FieldModel.schema)
         let result: Hub.ImportResult
+        // Progress on stderr for an import long enough to wonder about: a line per phase and at
+        // most one every 2 s, none in the first 2 s (a small file says nothing but its result).
+        let started = ContinuousClock.now
+        var lastLine = started
+        let report: (Hub.ImportProgress) -> Void = { progress in
+            let now = ContinuousClock.now
+            guard now - started >= .seconds(2), progress.phase != .writing || now - lastLine >= .seconds(2) else { return }
+            lastLine = now
+            let seconds = Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18
+            let text = switch progress.phase {
+            case .checked: "\(progress.total) rows checked"
+            case .writing: "\(progress.done) of \(progress.total) records written"
+            case .duplicates: "all \(progress.total) records written; comparing households cell by cell"
+            }
+            Output.error("import-csv: \(text) (\(Int(seconds)) s)")
+        }
         do {
-            result = try hub.importCSV(table, data: data, actor: actor)
+            result = try hub.importCSV(table, data: data, actor: actor, progress: report)
         } catch let error as ImportError {
             if json {
                 Output.json(["imported": 0, "table": table.rawValue, "file": file, "issues": error.issues.map { issue -> [String: Any] in

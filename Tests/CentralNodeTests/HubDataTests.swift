@@ -63,6 +63,33 @@ struct HubDataTests {
         #expect(audit.detail == "doorplates: 3 records in 2 cells (JS-0412 2, JS-0413 1), 3 operations")
     }
 
+    @Test func householdsThatLookAlikeAreQueuedOnceTheWholeFileIsLoaded() throws {
+        let hub = try Self.makeHub()
+        try hub.importCSV(.doorplates, data: Data(Self.plates.utf8), actor: "operator")
+        let households = """
+            id,cell,doorplate,unit,room,head_name,member_count,phone,status,visit_count,visit_days,tags,distinct_from,notes
+            M50VXPBB8ZJ4MK359J8YCS3GVC,JS-0412,JS0412-00088,,,张伟,3,,active,0,,,,
+            0K2918FBQ1KSRQ1ZN3Y5M4KA5W,JS-0412,JS0412-00089,,,張 偉,2,,active,0,,,,
+            1K2918FBQ1KSRQ1ZN3Y5M4KA5W,JS-0413,JS0413-00001,,,李娜,2,,active,0,,,,
+
+            """
+        var phases: [Hub.ImportProgress.Phase] = []
+        try hub.importCSV(.households, data: Data(households.utf8), actor: "operator") { phases.append($0.phase) }
+        #expect(phases == [.checked, .duplicates])
+        // The same head name (traditional form, a stray space) in one cell: one pair, queued and
+        // logged under that cell for its devices.
+        let pairs = try hub.reviewItems(kind: .duplicate)
+        #expect(pairs.count == 1)
+        #expect(Set([pairs.first?.duplicate?.firstID.rawValue, pairs.first?.duplicate?.secondID.rawValue])
+                == ["M50VXPBB8ZJ4MK359J8YCS3GVC", "0K2918FBQ1KSRQ1ZN3Y5M4KA5W"])
+        #expect(try Self.centralLog(hub).filter { $0.cell == "JS-0412" }.count == 2 + 2 + 1)
+        // Doorplates are not compared.
+        let more = Self.plates.split(separator: "\n").prefix(2).joined(separator: "\n").replacingOccurrences(of: "00088", with: "00188") + "\n"
+        try hub.importCSV(.doorplates, data: Data(more.utf8), actor: "operator") {
+            #expect($0.phase != .duplicates)
+        }
+    }
+
     @Test func aDevicePullsImportedRecordsOfItsCellsAtItsNextSync() throws {
         let hub = try Self.makeHub()
         let enrollment = try hub.enroll(device: "li", cells: ["JS-0412"], actor: "operator")

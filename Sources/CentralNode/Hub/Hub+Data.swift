@@ -32,13 +32,31 @@ extension Hub {
         public let operations: [OpID]
     }
 
+    /// How far an import has come, for an operator watching a district's file load.
+    public struct ImportProgress: Sendable, Equatable {
+        public enum Phase: String, Sendable {
+            /// Rows parsed and checked (all of them, before anything is written).
+            case checked
+            /// Records written, of `total`.
+            case writing
+            /// Every record written and logged for the devices; households compared cell by cell.
+            case duplicates
+        }
+        public var phase: Phase
+        public var done: Int
+        public var total: Int
+    }
+
     // MARK: Import and export
 
     /// Checks every row of a district file and writes all of it or nothing. A file with any bad
     /// row throws `ImportError` (every problem, by row and column); so does a record that exists
-    /// here already. An audit entry records who imported how many records into which cells.
+    /// here already. Imported households are then compared with the others of their cells
+    /// (duplicate suspicion, once per cell after the load), and pairs go to the review queue. An
+    /// audit entry records who imported how many records into which cells. `progress` hears of
+    /// each phase and of every 10,000 records written.
     @discardableResult
-    public func importCSV(_ table: DistrictTable, data: Data, actor: String) throws -> ImportResult {
+    public func importCSV(_ table: DistrictTable, data: Data, actor: String, progress: ((ImportProgress) -> Void)? = nil) throws -> ImportResult {
         let store = try fieldStore()
         let rows = try DistrictCSV.table(data)
         var plates: [DoorplateDraft] = []
@@ -54,14 +72,23 @@ extension Hub {
         }
         let cells = plates.map(\.cell.id) + households.map(\.cell.id)
         let byCell = cells.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+        progress?(ImportProgress(phase: .checked, done: cells.count, total: cells.count))
         let operations: [OpID] = try replica.centralTransaction { access in
             // A record deleted earlier may come back: log its move as any other write would.
             var cellsBefore: [EntityID: String] = [:]
             for id in ids { cellsBefore[id] = try access.cell(of: table.collection, id) }
             let (_, ops) = try access.writeLocal { tx in
-                try FieldStore.writeImport(doorplates: plates, households: households, in: tx)
+                try FieldStore.writeImport(doorplates: plates, households: households, in: tx) { written in
+                    progress?(ImportProgress(phase: .writing, done: written, total: cells.count))
+                }
             }
             for op in ops { try Self.log(op, before: cellsBefore[op.entity], assignsCell: true, access: access) }
+            // Households that look alike, in the cells the file wrote: each cell compared once,
+            // after the whole load (not after each record), in the same transaction.
+            if table == .households {
+                progress?(ImportProgress(phase: .duplicates, done: cells.count, total: cells.count))
+                try raiseDuplicates(inCells: Set(households.map(\.cell)), access: access)
+            }
             let cellList = byCell.keys.sorted().map { "\($0) \(byCell[$0]!)" }.joined(separator: ", ")
             try Self.audit(access, actor: actor, action: "import-csv",
                            detail: "\(table.rawValue): \(cells.count) records in \(byCell.count) cells (\(cellList)), \(ops.count) operations")

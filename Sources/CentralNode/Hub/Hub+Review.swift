@@ -159,7 +159,13 @@ extension Hub {
             && (revived.contains(op.entity) || op.assignments.contains(where: { FieldModel.duplicateMatchingFields.contains($0.field) })) {
             if let text = try access.cell(of: op.collection, op.entity), let cell = try? GridCell(parsing: text) { cells.insert(cell) }
         }
-        guard !cells.isEmpty else { return }
+        try raiseDuplicates(inCells: cells, access: access)
+    }
+
+    /// Compares the households of each of these cells and queues new suspected pairs, logged for
+    /// the cells' devices.
+    func raiseDuplicates(inCells cells: Set<GridCell>, access: CentralAccess) throws {
+        guard holdsFieldModel, !cells.isEmpty else { return }
         let (_, raised) = try access.writeLocal { tx in try FieldStore.raiseDuplicates(cells: cells.sorted(), replica: replica, in: tx) }
         for op in raised { try Self.log(op, before: nil, assignsCell: true, access: access) }
     }

@@ -11,15 +11,19 @@ extension FieldStore {
     /// suspicion is raised here: run `detectDuplicates()` after an import if wanted.
     public func importRecords(doorplates: [DoorplateDraft], households: [Household]) throws {
         let checked = try Self.checkedImport(doorplates: doorplates, households: households)
-        try replica.write { tx in try Self.insert(checked.doorplates, checked.households, in: tx) }
+        try replica.write { tx in try Self.insert(checked.doorplates, checked.households, in: tx, progress: nil) }
     }
 
     /// `importRecords` inside a caller's write transaction: the central node writes an import as
     /// its own local operations and logs the operations it gets back for the devices.
-    package static func writeImport(doorplates: [DoorplateDraft], households: [Household], in tx: WriteTransaction) throws {
+    /// `progress` hears how many records are written, every `importProgressRecords`.
+    package static func writeImport(doorplates: [DoorplateDraft], households: [Household], in tx: WriteTransaction,
+                                    progress: ((Int) -> Void)? = nil) throws {
         let checked = try checkedImport(doorplates: doorplates, households: households)
-        try insert(checked.doorplates, checked.households, in: tx)
+        try insert(checked.doorplates, checked.households, in: tx, progress: progress)
     }
+
+    package static let importProgressRecords = 10_000
 
     private static func checkedImport(doorplates: [DoorplateDraft], households: [Household]) throws
         -> (doorplates: [DoorplateDraft], households: [Household]) {
@@ -37,10 +41,17 @@ extension FieldStore {
         return (checkedPlates, checkedHouseholds)
     }
 
-    private static func insert(_ checkedPlates: [DoorplateDraft], _ checkedHouseholds: [Household], in tx: WriteTransaction) throws {
+    private static func insert(_ checkedPlates: [DoorplateDraft], _ checkedHouseholds: [Household], in tx: WriteTransaction,
+                               progress: ((Int) -> Void)?) throws {
         let memo = AddressNormalizer.PartKeyMemo()
+        var written = 0
+        func wrote() {
+            written += 1
+            if written % importProgressRecords == 0 { progress?(written) }
+        }
         for plate in checkedPlates {
             try tx.insert(FieldModel.doorplates, Self.values(of: plate, memo: memo).filter { !$0.value.isNull })
+            wrote()
         }
         for household in checkedHouseholds {
             var values = Self.values(of: household.details).filter { !$0.value.isNull }
@@ -50,6 +61,7 @@ extension FieldStore {
                 "visit_days": household.visitDays.map { .text($0.description) },
                 "distinct_from": household.distinctFrom.map { .text($0.rawValue) }.sorted(),
             ])
+            wrote()
         }
     }
 }
