@@ -128,18 +128,7 @@ extension Hub {
                 after = last.id
             }
         }
-        let days: [(dayNumber: Int64, operations: Int)] = try replica.withConnection { db in
-            // One row per distinct operation (a move logs an operation under two cells); the day
-            // is the millisecond part of its clock reading ("<millis>.<counter>").
-            let select = try db.prepare("""
-                SELECT CAST(substr(hlc, 1, instr(hlc, '.') - 1) AS INTEGER) / \(HubStats.millisPerDay) AS day, count(*)
-                FROM (SELECT json_extract(CAST(op AS TEXT), '$.hlc') AS hlc FROM central_log GROUP BY replica, seq)
-                WHERE hlc IS NOT NULL GROUP BY day ORDER BY day
-                """)
-            var rows: [(dayNumber: Int64, operations: Int)] = []
-            while try select.step() { rows.append((select.int64(at: 0), Int(select.int64(at: 1)))) }
-            return rows
-        }
+        let days = try replica.centralRead { try HubStore($0).operationsPerDay() }
         return HubStats(
             recordsByCell: HubStats.completed(counts, collections: replica.schema.collections.map(\.name)),
             devices: try devices(),
@@ -150,15 +139,7 @@ extension Hub {
     /// The digest of every cell the node knows (cells in its log and cells of devices), as a
     /// device computes it for the same cell (`Replica.digest(cell:)`), so an operator can compare.
     public func cellDigests() throws -> [String: String] {
-        let cells: [String] = try replica.withConnection { db in
-            let select = try db.prepare("""
-                SELECT DISTINCT cell FROM central_log WHERE cell <> ''
-                UNION SELECT cell FROM central_device_cell WHERE current = 1 ORDER BY 1
-                """)
-            var cells: [String] = []
-            while try select.step() { cells.append(select.text(at: 0)) }
-            return cells
-        }
+        let cells = try replica.centralRead { try HubStore($0).knownCells() }
         var result: [String: String] = [:]
         for cell in cells { result[cell] = try replica.digest(cell: cell) }
         return result

@@ -108,7 +108,7 @@ extension Hub {
             guard cell.isEmpty || device.cells.contains(cell) else {
                 throw HubRefusal(403, "outOfScope", "device \(device.name) does not serve cell \(cell); ask an operator to assign it")
             }
-            let cseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
+            let cseq = try HubStore(access).maxCseq()
             let page = try access.snapshotPage(cell: cell, after: after, limit: min(max(limit, 1), SyncProtocol.pageOpsMax))
             return CellSnapshot(cseq: cseq, records: page.records, next: page.next,
                                 form: min(max(form, SnapshotForm.spelledOut), SnapshotForm.newest))
@@ -214,8 +214,7 @@ extension Hub {
             }
             device.acceptedSeq = op.id.seq
         }
-        try access.db.cached("UPDATE central_device SET accepted_seq = ?, last_seen_millis = ? WHERE name = ?")
-            .run([.int(Int64(device.acceptedSeq)), .int(now), .text(device.name)])
+        try HubStore(access).recordPush(of: device.name, acceptedSeq: device.acceptedSeq, seenMillis: now)
         // New households may look like existing ones: raise review items before the pull, so the
         // device receives them in this very reply.
         try raiseDuplicates(after: stored, access: access, revived: revived)
@@ -231,7 +230,8 @@ extension Hub {
         let scope = device.cells.union([""])
         // Pages in the newest form both sides know (a bundle stays in form 1: any build reads it).
         let form = asBundle ? SnapshotForm.spelledOut : min(max(request.snapshotForm ?? SnapshotForm.spelledOut, SnapshotForm.spelledOut), SnapshotForm.newest)
-        let maxCseq = UInt64(try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0)
+        let store = HubStore(access)
+        let maxCseq = try store.maxCseq()
         var budget = pageMax
         var snapshots: [String: CellSnapshot] = [:]
         var cursors: [String: UInt64] = [:]
@@ -258,25 +258,15 @@ extension Hub {
         }
         var rows: [(cseq: UInt64, cell: String, id: OpID, op: [UInt8])] = []
         var full = Set<String>()
+        // The device's own operations come back, except those this very request pushed: it may
+        // have let go of a record it wrote (it believed the record out of its cells) that has
+        // since come into one of them, by a move or a cell it starts.
+        let pushedSeqs = request.push.map(\.id.seq)
+        let pushed = pushedSeqs.min().map { $0...pushedSeqs.max()! }
         for cell in logCells where budget > 0 {
-            let cursor = request.cursors[cell] ?? 0
-            // The device's own operations come back, except those this very request pushed: it
-            // may have let go of a record it wrote (it believed the record out of its cells) that
-            // has since come into one of them, by a move or a cell it starts.
-            let pushed = (request.push.map(\.id.seq).min() ?? 1, request.push.map(\.id.seq).max() ?? 0)
-            let select = try access.db.cached("""
-                SELECT cseq, op, replica, seq FROM central_log WHERE cell = ? AND cseq > ? AND (replica != ? OR seq NOT BETWEEN ? AND ?) ORDER BY cseq LIMIT ?
-                """)
-            defer { select.reset() }
-            try select.bind([.text(cell), .int(Int64(cursor)), .blob(request.device.bytes),
-                             .int(Int64(bitPattern: pushed.0)), .int(Int64(bitPattern: pushed.1)), .int(Int64(budget))])
-            var count = 0
-            while try select.step() {
-                guard let replica = ReplicaID(bytes: select.bytes(at: 2)) else { throw SyncError(.corrupt, "central log entry \(select.int64(at: 0)) names no replica") }
-                rows.append((UInt64(select.int64(at: 0)), cell, OpID(replica: replica, seq: UInt64(bitPattern: select.int64(at: 3))), select.bytes(at: 1)))
-                count += 1
-            }
-            if count == budget { full.insert(cell) }
+            let entries = try store.log(cell: cell, after: request.cursors[cell] ?? 0, excluding: request.device, seqs: pushed, limit: budget)
+            rows += entries.map { (cseq: $0.cseq, cell: cell, id: $0.op, op: $0.json) }
+            if entries.count == budget { full.insert(cell) }
         }
         rows.sort { $0.cseq < $1.cseq }
         let page = rows.prefix(budget)
@@ -351,9 +341,10 @@ extension Hub {
 
     /// Finds a device for a bundle: by its bound replica id, or by name (binding the replica).
     private static func identify(replica: ReplicaID?, name: String?, access: CentralAccess) throws -> Device {
+        let store = HubStore(access)
         var found: String?
         var bound: ReplicaID?
-        if let replica, let byReplica = try access.db.scalar("SELECT name FROM central_device WHERE replica = ?", [.blob(replica.bytes)])?.text {
+        if let replica, let byReplica = try store.deviceName(boundTo: replica) {
             found = byReplica
             bound = replica
         }
@@ -361,10 +352,10 @@ extension Hub {
             guard found == nil || found == name else {
                 throw SyncError(.invalidInput, "this bundle comes from device \(found!), not \(name)")
             }
-            guard let row = try access.db.scalar("SELECT replica FROM central_device WHERE name = ?", [.text(name)]) else {
+            guard let row = try store.boundReplica(of: name) else {
                 throw SyncError(.notFound, "no device named \"\(name)\"")
             }
-            if let existing = row.blob.flatMap(ReplicaID.init(bytes:)) {
+            if let existing = row {
                 if let replica, existing != replica { throw SyncError(.invalidInput, "device \(name) syncs as another replica; this bundle is not from it") }
                 bound = existing
             } else if let replica {
@@ -376,43 +367,33 @@ extension Hub {
         guard let device = found else {
             throw SyncError(.notFound, "no enrolled device has synced as replica \(replica?.hex.prefix(8) ?? "?")…; name the device the bundle comes from")
         }
-        let revoked = try access.db.scalar("SELECT revoked FROM central_device WHERE name = ?", [.text(device)])?.int ?? 0
-        guard revoked == 0 else { throw HubRefusal(401, "revoked", "device \(device) was revoked by an operator; its bundles are refused") }
+        guard try !store.isRevoked(device) else { throw HubRefusal(401, "revoked", "device \(device) was revoked by an operator; its bundles are refused") }
         return try loadDevice(device, replica: bound, access: access)
     }
 
     private static func loadDevice(_ name: String, replica: ReplicaID?, access: CentralAccess) throws -> Device {
-        let accepted = UInt64(try access.db.scalar("SELECT accepted_seq FROM central_device WHERE name = ?", [.text(name)])?.int ?? 0)
-        var cells = Set<String>(), ever = Set<String>()
-        let cellSelect = try access.db.cached("SELECT cell, current FROM central_device_cell WHERE name = ?")
-        defer { cellSelect.reset() }
-        try cellSelect.bind([.text(name)])
-        while try cellSelect.step() {
-            ever.insert(cellSelect.text(at: 0))
-            if cellSelect.int64(at: 1) != 0 { cells.insert(cellSelect.text(at: 0)) }
-        }
-        return Device(name: name, replica: replica, acceptedSeq: accepted, cells: cells, everServed: ever)
+        let store = HubStore(access)
+        let cells = try store.cells(of: name)
+        return Device(name: name, replica: replica, acceptedSeq: try store.acceptedSeq(of: name), cells: cells.current, everServed: cells.ever)
     }
 
     /// A token's device as stored: name, bound replica, revoked. Throws `unknownToken`.
-    private static func tokenRow(_ token: String, db: Connection) throws -> (name: String, replica: ReplicaID?, revoked: Bool) {
+    private static func tokenRow(_ token: String, access: CentralAccess) throws -> HubStore.TokenRow {
         let unknown = HubRefusal(401, "unknownToken", "this device's token is not known here: enroll the device again with a new token from an operator")
         // A token is 64 hex digits; anything much longer is not worth hashing.
         guard token.utf8.count <= 256 else { throw unknown }
-        let select = try db.cached("SELECT name, replica, revoked, token_hash FROM central_device WHERE token_hash = ?")
-        defer { select.reset() }
-        try select.bind([.blob(hash(token))])
-        guard try select.step() else { throw unknown }
+        let hash = hash(token)
+        guard let row = try HubStore(access).device(byTokenHash: hash) else { throw unknown }
         // The lookup is by hash; compare again in constant time so that no timing depends on
         // how much of a guessed token matched.
-        guard constantTimeEqual(select.bytes(at: 3), hash(token)) else { throw unknown }
-        return (select.text(at: 0), select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1)), select.int64(at: 2) != 0)
+        guard constantTimeEqual(row.tokenHash, hash) else { throw unknown }
+        return row
     }
 
     /// Refuses a token that is unknown or revoked, reading only (no write lock): the HTTP layer
     /// calls it once the headers are in, before it reads or parses a body.
     public func checkToken(_ token: String) throws {
-        let row = try read { try Self.tokenRow(token, db: $0.db) }
+        let row = try read { try Self.tokenRow(token, access: $0) }
         guard !row.revoked else {
             throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
         }
@@ -421,7 +402,7 @@ extension Hub {
     /// The device a token belongs to, read only: with `replica`, refused when the token is bound
     /// to another; `binds` says the token is not bound yet (the writer binds it).
     private static func authenticateReading(token: String, replica: ReplicaID, access: CentralAccess) throws -> (device: Device, binds: Bool) {
-        let row = try tokenRow(token, db: access.db)
+        let row = try tokenRow(token, access: access)
         guard !row.revoked else {
             throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
         }
@@ -442,7 +423,7 @@ extension Hub {
     /// The device a token belongs to. With `replica`, the token is bound to it at first use and
     /// refused for any other.
     private static func authenticate(token: String, replica: ReplicaID?, access: CentralAccess) throws -> Device {
-        let row = try tokenRow(token, db: access.db)
+        let row = try tokenRow(token, access: access)
         guard !row.revoked else {
             throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
         }
@@ -462,13 +443,13 @@ extension Hub {
         guard replica != access.localReplica else {
             throw HubRefusal(403, "tokenInUse", "replica \(replica.hex.prefix(8))… is the central node's own: \(advice)")
         }
-        if let other = try access.db.scalar("SELECT name FROM central_device WHERE replica = ?", [.blob(replica.bytes)])?.text {
+        if let other = try HubStore(access).deviceName(boundTo: replica) {
             throw HubRefusal(403, "tokenInUse", "replica \(replica.hex.prefix(8))… already syncs as device \(other): \(advice)")
         }
         guard try !access.knows(replica: replica) else {
             throw HubRefusal(403, "tokenInUse", "operations of replica \(replica.hex.prefix(8))… already reached the central node from elsewhere: \(advice)")
         }
-        try access.db.cached("UPDATE central_device SET replica = ? WHERE name = ?").run([.blob(replica.bytes), .text(name)])
+        try HubStore(access).bind(replica, to: name)
     }
 
     /// Stores one pushed operation: applied and logged (`held` nil), or held in quarantine with
@@ -557,7 +538,6 @@ extension Hub {
     }
 
     private static func append(_ op: Op, json: [UInt8], cell: String, access: CentralAccess) throws {
-        try access.db.cached("INSERT INTO central_log(cell, replica, seq, op) VALUES (?, ?, ?, ?)")
-            .run([.text(cell), .blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .blob(json)])
+        try HubStore(access).appendLog(cell: cell, op: op.id, json: json)
     }
 }

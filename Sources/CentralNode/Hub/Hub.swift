@@ -44,7 +44,7 @@ public final class Hub: Sendable {
 
     public static func open(path: String, schema: Schema, options: ReplicaOptions = ReplicaOptions(), limits: HubLimits = HubLimits()) throws -> Hub {
         let replica = try Replica.open(path: path, schema: schema, options: options)
-        try replica.withConnection { try $0.execute(HubLayout.createTables) }
+        try replica.withConnection { try $0.execute(HubStore.createTables) }
         return Hub(replica: replica, limits: limits)
     }
 
@@ -67,10 +67,8 @@ public final class Hub: Sendable {
             defer { state.pending = [:]; state.flushedAt = .now }
             return state.pending
         }
-        for (name, millis) in pending {
-            try access.db.cached("UPDATE central_device SET last_seen_millis = max(coalesce(last_seen_millis, 0), ?) WHERE name = ?")
-                .run([.int(millis), .text(name)])
-        }
+        let store = HubStore(access)
+        for (name, millis) in pending { try store.noteSeen(name, atMillis: millis) }
     }
 
     /// Writes every remembered last-seen time now (`central serve` does when it stops).
@@ -95,11 +93,11 @@ public final class Hub: Sendable {
         var generator = SystemRandomNumberGenerator()
         let token = (0..<Self.tokenBytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         try replica.centralTransaction { access in
-            guard try access.db.scalar("SELECT 1 FROM central_device WHERE name = ?", [.text(name)]) == nil else {
+            let store = HubStore(access)
+            guard try !store.deviceExists(name) else {
                 throw SyncError(.alreadyExists, "device \"\(name)\" is already enrolled; revoke it first or choose another name")
             }
-            try access.db.cached("INSERT INTO central_device(name, token_hash, enrolled_millis) VALUES (?, ?, ?)")
-                .run([.text(name), .blob(Self.hash(token)), .int(access.nowMillis)])
+            try store.insertDevice(name, tokenHash: Self.hash(token), enrolledMillis: access.nowMillis)
             try Self.setCells(cells, device: name, access: access)
             try Self.audit(access, actor: actor, action: "enroll", detail: "device \(name) cells \(cells.joined(separator: ","))")
         }
@@ -109,8 +107,7 @@ public final class Hub: Sendable {
     /// Revokes a device at once: its token stops working and its later pushes are refused.
     public func revoke(device name: String, actor: String) throws {
         try replica.centralTransaction { access in
-            try access.db.cached("UPDATE central_device SET revoked = 1 WHERE name = ?").run([.text(name)])
-            guard access.db.changes == 1 else { throw SyncError(.notFound, "no device named \"\(name)\"") }
+            guard try HubStore(access).revoke(name) else { throw SyncError(.notFound, "no device named \"\(name)\"") }
             try Self.audit(access, actor: actor, action: "revoke", detail: "device \(name)")
         }
     }
@@ -120,7 +117,7 @@ public final class Hub: Sendable {
     public func setCells(device name: String, cells: [String], actor: String) throws {
         let cells = try Self.checkCells(cells)
         try replica.centralTransaction { access in
-            guard try access.db.scalar("SELECT 1 FROM central_device WHERE name = ?", [.text(name)]) != nil else {
+            guard try HubStore(access).deviceExists(name) else {
                 throw SyncError(.notFound, "no device named \"\(name)\"")
             }
             try Self.setCells(cells, device: name, access: access)
@@ -130,32 +127,16 @@ public final class Hub: Sendable {
 
     public func devices() throws -> [DeviceInfo] {
         let pending = seen.withLock { $0.pending }
-        return try replica.withConnection { db in
-            let select = try db.prepare("""
-                SELECT name, replica, revoked, enrolled_millis, last_seen_millis,
-                       (SELECT group_concat(cell, ',') FROM (SELECT cell FROM central_device_cell c WHERE c.name = d.name AND current = 1 ORDER BY cell))
-                FROM central_device d ORDER BY name
-                """)
-            var result: [DeviceInfo] = []
-            while try select.step() {
-                result.append(DeviceInfo(name: select.text(at: 0), replica: select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1)),
-                                         cells: select.isNull(at: 5) ? [] : select.text(at: 5).split(separator: ",").map(String.init),
-                                         revoked: select.int64(at: 2) != 0, enrolledMillis: select.int64(at: 3),
-                                         lastSeenMillis: [select.isNull(at: 4) ? nil : select.int64(at: 4), pending[select.text(at: 0)]].compactMap { $0 }.max()))
-            }
-            return result
+        // A device that only pulled may have been seen since its time was last written.
+        return try replica.centralRead { try HubStore($0).devices() }.map { device in
+            DeviceInfo(name: device.name, replica: device.replica, cells: device.cells, revoked: device.revoked, enrolledMillis: device.enrolledMillis,
+                       lastSeenMillis: [device.lastSeenMillis, pending[device.name]].compactMap { $0 }.max())
         }
     }
 
     /// The audit log, newest last: (time, actor, action, detail).
     public func audit(limit: Int = 1_000) throws -> [(atMillis: Int64, actor: String, action: String, detail: String)] {
-        try replica.withConnection { db in
-            let select = try db.prepare("SELECT at_millis, actor, action, detail FROM central_audit ORDER BY id DESC LIMIT ?")
-            try select.bind([.int(Int64(limit))])
-            var rows: [(Int64, String, String, String)] = []
-            while try select.step() { rows.append((select.int64(at: 0), select.text(at: 1), select.text(at: 2), select.text(at: 3))) }
-            return rows.reversed().map { (atMillis: $0.0, actor: $0.1, action: $0.2, detail: $0.3) }
-        }
+        try replica.centralRead { try HubStore($0).audit(limit: limit) }
     }
 
     // MARK: Helpers
@@ -196,16 +177,11 @@ public final class Hub: Sendable {
     }
 
     private static func setCells(_ cells: [String], device name: String, access: CentralAccess) throws {
-        try access.db.cached("UPDATE central_device_cell SET current = 0 WHERE name = ?").run([.text(name)])
-        for cell in cells {
-            try access.db.cached("INSERT INTO central_device_cell(name, cell, current) VALUES (?, ?, 1) ON CONFLICT(name, cell) DO UPDATE SET current = 1")
-                .run([.text(name), .text(cell)])
-        }
+        try HubStore(access).setCells(cells, of: name)
     }
 
     static func audit(_ access: CentralAccess, actor: String, action: String, detail: String) throws {
-        try access.db.cached("INSERT INTO central_audit(at_millis, actor, action, detail) VALUES (?, ?, ?, ?)")
-            .run([.int(access.nowMillis), .text(actor), .text(action), .text(detail)])
+        try HubStore(access).appendAudit(atMillis: access.nowMillis, actor: actor, action: action, detail: detail)
     }
 }
 
