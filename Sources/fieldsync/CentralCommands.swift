@@ -9,8 +9,10 @@ enum CentralCommands {
         usage: fieldsync central <command> [--db central.db] [--json]
 
           init                                   create the central node's database
-          serve [--host H] [--port P] [--tls-cert F --tls-key F]
-                                                 run the node until SIGINT/SIGTERM (port 0: any free port)
+          serve [--host H] [--port P] [--tls-cert F --tls-key F] [--threads N] [--pushes-waiting N]
+                                                 run the node until SIGINT/SIGTERM (port 0: any free port;
+                                                 N HTTP threads, default 8; past N pushes waiting for the
+                                                 writer, default 256, answer 503 with Retry-After)
           enroll --device NAME --cells C1,C2 [--url URL [--qr FILE.svg]]
                                                  enroll a device: prints its one-time token and, with the
                                                  node's URL, the enrollment payload for its QR code;
@@ -54,8 +56,16 @@ enum CentralCommands {
             let host = args.value("host") ?? "127.0.0.1"
             let port = try args.int("port", default: 8080)
             let cert = args.value("tls-cert"), key = args.value("tls-key")
+            var limits = HubLimits()
+            let threads = try args.int("threads", default: HTTPServer.Configuration(host: host, port: port).threadCount)
+            limits.pushesWaitingMax = try args.int("pushes-waiting", default: limits.pushesWaitingMax)
+            guard (1...256).contains(threads) else { throw UsageError("--threads takes 1 to 256 HTTP threads; got \(threads)") }
+            guard (0...100_000).contains(limits.pushesWaitingMax) else {
+                throw UsageError("--pushes-waiting takes 0 to 100000 pushes; got \(limits.pushesWaitingMax)")
+            }
+            limits.readsWaitingMax = max(limits.readsWaitingMax, limits.pushesWaitingMax)
             try args.checkAllUsed()
-            try await serve(path: path, host: host, port: port, cert: cert, key: key, json: json)
+            try await serve(path: path, host: host, port: port, cert: cert, key: key, threads: threads, limits: limits, json: json)
         case "enroll":
             let device = try args.required("device", "NAME")
             let cells = try args.cells("cells")
@@ -242,7 +252,8 @@ enum CentralCommands {
         }
     }
 
-    private static func serve(path: String, host: String, port: Int, cert: String?, key: String?, json: Bool) async throws {
+    private static func serve(path: String, host: String, port: Int, cert: String?, key: String?, threads: Int, limits: HubLimits,
+                              json: Bool) async throws {
         guard (cert == nil) == (key == nil) else { throw UsageError("--tls-cert and --tls-key go together") }
         // The server's stderr is one JSON object per line: a database made owner-only is one too.
         OwnerOnlyFile.reportNotices { notice in
@@ -250,8 +261,9 @@ enum CentralCommands {
             if let failure = notice.failure { fields["failure"] = failure }
             Output.log(notice.tightened ? "fileMadeOwnerOnly" : "fileOpenToOthers", fields)
         }
-        let hub = try Hub.open(path: path, schema: FieldModel.schema)
+        let hub = try Hub.open(path: path, schema: FieldModel.schema, limits: limits)
         var configuration = HTTPServer.Configuration(host: host, port: port)
+        configuration.threadCount = threads
         if let cert, let key {
             configuration.tls = .init(certificatePath: cert, keyPath: key)
             // The key is the operator's file; say so when other local users can read it.

@@ -36,6 +36,14 @@ struct CLITests {
         #expect(typo.status == 64 && typo.stderr.contains("--jsno"))
         let help = try Self.fieldsync("record", "--help")
         #expect(help.status == 0 && help.stdout.contains("set COLLECTION ID field=value"))
+        // The node's limits are checked before anything is opened or served.
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noThreads = try Self.fieldsync("central", "serve", "--db", dir.appendingPathComponent("c.db").path, "--port", "0", "--threads", "0")
+        #expect(noThreads.status == 64 && noThreads.stderr.contains("--threads takes 1 to 256 HTTP threads; got 0"))
+        let negative = try Self.fieldsync("central", "serve", "--db", dir.appendingPathComponent("c.db").path, "--port", "0", "--pushes-waiting", "-1")
+        #expect(negative.status == 64 && negative.stderr.contains("--pushes-waiting takes 0 to 100000 pushes; got -1"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("c.db").path))
     }
 
     @Test func schemaDescribesTheDataModelForScripts() throws {

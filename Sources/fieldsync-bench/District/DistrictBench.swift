@@ -21,6 +21,8 @@ struct DistrictBench {
         var households = 300
         var clients = 64
         var processes = 8
+        /// The node's HTTP threads (`central serve --threads`); nil: its default.
+        var nodeThreads: Int?
         var seed: UInt64 = 20_261_204
         var burstOps = 20
         var morningOps = 50
@@ -33,12 +35,13 @@ struct DistrictBench {
 
     static let usage = """
         usage: fieldsync-bench district [--cells N] [--households N] [--clients N] [--processes N]
-                                        [--seed N] [--fieldsync PATH] [--keep]
+                                        [--node-threads N] [--seed N] [--fieldsync PATH] [--keep]
 
           --cells N        grid cells, one device each (default 134; the reference district has 1344)
           --households N   doorplates per cell, most with one household (default 300)
           --clients N      devices syncing at once, over all client processes (default 64)
           --processes N    client processes (default 8)
+          --node-threads N the node's HTTP threads (central serve --threads; default its own, 8)
           --fieldsync PATH the fieldsync binary (default: beside this one)
           --keep           keep the files (central.db, CSVs, device replicas)
           --reuse DIR      run the scenarios again on the district a --keep run left in DIR
@@ -59,6 +62,7 @@ struct DistrictBench {
             case "--households": options.households = try number()
             case "--clients": options.clients = try number()
             case "--processes": options.processes = try number()
+            case "--node-threads": options.nodeThreads = try number()
             case "--seed": options.seed = UInt64(try number())
             case "--fieldsync":
                 guard let path = words.popFirst() else { throw BenchError("--fieldsync takes a path\n\(usage)") }
@@ -98,7 +102,7 @@ struct DistrictBench {
             devices = try prepare(directory: directory, central: central, fieldsync: fieldsync)
             try JSONEncoder().encode(devices).write(to: devicesFile)
         }
-        let node = try NodeProcess(fieldsync: fieldsync, central: central, log: directory.appendingPathComponent("serve.log"))
+        let node = try NodeProcess(fieldsync: fieldsync, central: central, log: directory.appendingPathComponent("serve.log"), threads: options.nodeThreads)
         defer { node.stop() }
         Console.error("district: node listening on port \(node.port); \(devices.count) devices enrolled")
 

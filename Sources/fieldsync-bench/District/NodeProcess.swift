@@ -9,9 +9,9 @@ final class NodeProcess {
     let process = Process()
     let port: Int
 
-    init(fieldsync: String, central: String, log: URL) throws {
+    init(fieldsync: String, central: String, log: URL, threads: Int? = nil) throws {
         process.executableURL = URL(fileURLWithPath: fieldsync)
-        process.arguments = ["central", "serve", "--db", central, "--port", "0", "--json"]
+        process.arguments = ["central", "serve", "--db", central, "--port", "0", "--json"] + (threads.map { ["--threads", String($0)] } ?? [])
         let out = Pipe()
         process.standardOutput = out
         FileManager.default.createFile(atPath: log.path, contents: nil)
