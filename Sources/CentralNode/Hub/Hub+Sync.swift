@@ -77,7 +77,7 @@ extension Hub {
             if !pushed { noteSeen(device.name, atMillis: access.nowMillis) }
             return try pull(request, device: Self.reloadCells(device, access: access), held: held, access: access, asBundle: false)
         }
-        try flushLastSeenIfDue()
+        flushLastSeenIfDue()
         return response
     }
 

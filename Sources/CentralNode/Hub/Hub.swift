@@ -61,27 +61,49 @@ public final class Hub: Sendable {
         seen.withLock { $0.pending[name] = now }
     }
 
-    /// Writes the remembered last-seen times (inside a transaction of the writer).
-    func flushLastSeen(access: CentralAccess) throws {
+    /// Writes the remembered last-seen times (inside a transaction of the writer). Returns what
+    /// it took, for `remember` to put back if the transaction does not commit.
+    @discardableResult
+    func flushLastSeen(access: CentralAccess) throws -> [String: Int64] {
         let pending = seen.withLock { state -> [String: Int64] in
             defer { state.pending = [:]; state.flushedAt = .now }
             return state.pending
         }
         let store = HubStore(access)
         for (name, millis) in pending { try store.noteSeen(name, atMillis: millis) }
+        return pending
+    }
+
+    /// Puts back last-seen times whose write did not commit (newer ones noted since are kept).
+    private func remember(_ times: [String: Int64]) {
+        seen.withLock { state in
+            for (name, millis) in times { state.pending[name] = max(state.pending[name] ?? millis, millis) }
+        }
     }
 
     /// Writes every remembered last-seen time now (`central serve` does when it stops).
     public func flushLastSeen() throws {
         guard seen.withLock({ !$0.pending.isEmpty }) else { return }
-        try replica.centralTransaction { try flushLastSeen(access: $0) }
+        try writeLastSeen()
     }
 
-    /// Writes them when the oldest has waited `lastSeenFlushInterval`.
-    func flushLastSeenIfDue() throws {
+    /// Writes them when the oldest has waited `lastSeenFlushInterval`. A failure (another
+    /// process holds the file) keeps them for the next write: the exchange that called this has
+    /// its answer already, and must not lose it for a last-seen time.
+    func flushLastSeenIfDue() {
         let due = seen.withLock { !$0.pending.isEmpty && ContinuousClock.now - $0.flushedAt >= Self.lastSeenFlushInterval }
         guard due else { return }
-        try replica.centralTransaction { try flushLastSeen(access: $0) }
+        try? writeLastSeen()
+    }
+
+    private func writeLastSeen() throws {
+        var taken: [String: Int64] = [:]
+        do {
+            try replica.centralTransaction { taken = try flushLastSeen(access: $0) }
+        } catch {
+            remember(taken)
+            throw error
+        }
     }
 
     // MARK: Devices
