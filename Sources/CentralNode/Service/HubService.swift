@@ -145,8 +145,9 @@ public struct HubService: Sendable {
 
     /// 503 `overloaded` with `Retry-After` for a request the node will not wait for: its queues
     /// are full (`HubBusy`), or another process (an operator's import) has held the database's
-    /// write lock longer than the busy timeout. Nothing of the request was stored; nil for any
-    /// other error.
+    /// write lock longer than the busy timeout; nil for any other error. Nothing of the request
+    /// was stored, unless its push committed before its page found the readers full: repeated,
+    /// the exchange has those operations acknowledged as already stored.
     static func busyReply(_ error: any Error) -> HTTPResponse? {
         let seconds: Int
         let message: String
