@@ -50,7 +50,8 @@ enum CentralDataCommands {
             let text = switch progress.phase {
             case .checked: "\(progress.total) rows checked"
             case .writing: "\(progress.done) of \(progress.total) records written"
-            case .duplicates: "all \(progress.total) records written; comparing households cell by cell"
+            case .logging: "all \(progress.total) records written; logging them for the devices"
+            case .duplicates: "comparing households cell by cell for duplicates"
             }
             Output.error("import-csv: \(text) (\(Int(seconds)) s)")
         }

@@ -39,6 +39,8 @@ extension Hub {
             case checked
             /// Records written, of `total`.
             case writing
+            /// Every record written; their operations being logged under their cells for the devices.
+            case logging
             /// Every record written and logged for the devices; households compared cell by cell.
             case duplicates
         }
@@ -82,6 +84,7 @@ extension Hub {
                     progress?(ImportProgress(phase: .writing, done: written, total: cells.count))
                 }
             }
+            progress?(ImportProgress(phase: .logging, done: cells.count, total: cells.count))
             for op in ops { try Self.log(op, before: cellsBefore[op.entity], assignsCell: true, access: access) }
             // Households that look alike, in the cells the file wrote: each cell compared once,
             // after the whole load (not after each record), in the same transaction.
