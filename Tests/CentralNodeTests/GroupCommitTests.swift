@@ -168,6 +168,72 @@ struct GroupCommitTests {
         #expect(retried.status == 200)
     }
 
+    /// Eight devices push at once for 25 rounds each, through the real writer: some pushes skip
+    /// an operation (refused whole), some resend earlier ones (duplicates), the rest are new.
+    /// Whatever the interleaving, the node holds exactly what it answered it took: every accepted
+    /// operation applied and logged once, nothing of a refused push, each device's accepted
+    /// number its last accepted operation. The inputs are seeded (FIELDSYNC_SEED replays them);
+    /// the interleaving is the machine's.
+    @Test func concurrentPushesWithRefusalsLeaveExactlyWhatWasAccepted() async throws {
+        let seed = ProcessInfo.processInfo.environment["FIELDSYNC_SEED"].flatMap { UInt64($0) } ?? 0x6C0_0001
+        let node = try FileNode()
+        let hub = node.hub
+        let devices = 8, rounds = 25
+        var tokens: [String] = []
+        for index in 0..<devices { tokens.append(try hub.enroll(device: "tablet-\(index)", cells: ["JS-0401"], actor: "operator-1").token) }
+        // Per device: the operations it believes accepted, and the refusals it was told of.
+        let outcomes = Mutex<[Int: (accepted: [Op], refused: [Op], failures: [String])]>([:])
+        let done = Mutex(0)
+        for index in 0..<devices {
+            let token = tokens[index]
+            Thread {
+                var random = SplitMix64(seed: seed &+ UInt64(index))
+                let replica = ReplicaID(high: 500, low: UInt64(index))
+                var accepted: [Op] = [], refused: [Op] = [], failures: [String] = []
+                var next: UInt64 = 1
+                for _ in 0..<rounds {
+                    let count = Int.random(in: 1...4, using: &random)
+                    var push = (0..<count).compactMap { n in try? householdOp(replica, seq: next + UInt64(n), name: "户\(index)-\(next + UInt64(n))") }
+                    // A gap: the push leaves out its first new operation (and still carries others).
+                    let gap = count >= 2 && Int.random(in: 0..<4, using: &random) == 0
+                    if gap { push.removeFirst() }
+                    if !accepted.isEmpty, Int.random(in: 0..<3, using: &random) == 0 { push.insert(accepted.last!, at: 0) }
+                    do {
+                        let response = try hub.handle(SyncRequest(device: replica, cursors: [:], push: push), token: token)
+                        if gap { failures.append("a push with a gap was accepted through \(response.acceptedThroughSeq)") }
+                        accepted += push.filter { $0.id.seq >= next }
+                        next += UInt64(count)
+                        if response.acceptedThroughSeq != next - 1 { failures.append("accepted through \(response.acceptedThroughSeq), expected \(next - 1)") }
+                    } catch let refusal as HubRefusal where gap && refusal.code == "sequenceGap" {
+                        refused += push.filter { $0.id.seq >= next }
+                    } catch {
+                        failures.append("round failed: \(error)")
+                    }
+                }
+                outcomes.withLock { $0[index] = (accepted, refused, failures) }
+                done.withLock { $0 += 1 }
+            }.start()
+        }
+        #expect(await eventually { done.withLock { $0 } == devices })
+        let all = outcomes.withLock { $0 }
+        var acceptedCount = 0
+        for index in 0..<devices {
+            let (accepted, refused, failures) = all[index]!
+            #expect(failures.isEmpty, "device \(index): \(failures) (FIELDSYNC_SEED=\(seed))")
+            acceptedCount += accepted.count
+            for op in accepted { #expect(try hub.replica.record(FieldModel.households, op.entity) != nil, "FIELDSYNC_SEED=\(seed)") }
+            for op in refused { #expect(try hub.replica.record(FieldModel.households, op.entity) == nil, "FIELDSYNC_SEED=\(seed)") }
+            let device = try #require(try hub.devices().first { $0.name == "tablet-\(index)" })
+            #expect(device.replica == ReplicaID(high: 500, low: UInt64(index)))
+        }
+        let logged = try hub.replica.withConnection { db -> (rows: Int64, distinct: Int64) in
+            (try db.scalar("SELECT count(*) FROM central_log")?.int ?? -1,
+             try db.scalar("SELECT count(*) FROM (SELECT DISTINCT replica, seq FROM central_log)")?.int ?? -1)
+        }
+        #expect(logged.rows == Int64(acceptedCount) && logged.distinct == Int64(acceptedCount), "FIELDSYNC_SEED=\(seed)")
+        #expect(hub.writerFigures.pushes == devices * rounds)
+    }
+
     @Test func aReadBeyondTheReadersQueueIsTurnedAway() throws {
         var limits = HubLimits()
         limits.readersMax = 1
