@@ -1,3 +1,5 @@
+import SyncKit
+
 /// Durations of repeated runs of one piece of work, and their median.
 ///
 ///     let ours = Measurement(samples: [.milliseconds(102), .milliseconds(98), .milliseconds(100)])
@@ -25,8 +27,5 @@ struct Measurement {
         try ContinuousClock().measure(body)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
+    static func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 }

@@ -63,7 +63,6 @@ enum CentralCommands {
             guard (0...100_000).contains(limits.pushesWaitingMax) else {
                 throw UsageError("--pushes-waiting takes 0 to 100000 pushes; got \(limits.pushesWaitingMax)")
             }
-            limits.readsWaitingMax = max(limits.readsWaitingMax, limits.pushesWaitingMax)
             try args.checkAllUsed()
             try await serve(path: path, host: host, port: port, cert: cert, key: key, threads: threads, limits: limits, json: json)
         case "enroll":

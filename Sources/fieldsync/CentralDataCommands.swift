@@ -46,14 +46,13 @@ enum CentralDataCommands {
             let now = ContinuousClock.now
             guard now - started >= .seconds(2), progress.phase != .writing || now - lastLine >= .seconds(2) else { return }
             lastLine = now
-            let seconds = Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18
             let text = switch progress.phase {
             case .checked: "\(progress.total) rows checked"
             case .writing: "\(progress.done) of \(progress.total) records written"
             case .logging: "all \(progress.total) records written; logging them for the devices"
             case .duplicates: "comparing households cell by cell for duplicates"
             }
-            Output.error("import-csv: \(text) (\(Int(seconds)) s)")
+            Output.error("import-csv: \(text) (\((now - started).components.seconds) s)")
         }
         do {
             result = try hub.importCSV(table, data: data, actor: actor, progress: report)

@@ -171,7 +171,7 @@ struct Demo {
         let newHouseholds = try zhao.store.households(at: newPlate).count
         say("   review queue: \(remaining.count) open items; conflicts left on devices: \(deviceConflicts)")
         say("   Zhao now shows phone \(finalPhone), task \(finalTask), \(newHouseholds) household at \(newPlate.canonical)")
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        let seconds = (ContinuousClock.now - started).inSeconds
         say("\nDone in \(String(format: "%.1f", seconds)) s. The node has stopped; \(keepFiles ? "files kept in \(directory.path)" : "temporary files removed (--keep keeps them)").")
         if json {
             var digests: [String: [String: String]] = [:]

@@ -83,13 +83,13 @@ final class GroupCommit: @unchecked Sendable {
                 condition.unlock()
                 let started = ContinuousClock.now
                 write(batch)
-                let elapsed = ContinuousClock.now - started
+                let elapsed = (ContinuousClock.now - started).inSeconds
                 condition.lock()
                 for job in batch { job.done = true }
                 statistics.batches += 1
                 statistics.jobs += batch.count
                 statistics.largestBatch = max(statistics.largestBatch, batch.count)
-                batchSeconds = 0.8 * batchSeconds + 0.2 * (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+                batchSeconds = 0.8 * batchSeconds + 0.2 * elapsed
                 leading = false
                 condition.broadcast()
             } else {
@@ -107,7 +107,6 @@ final class GroupCommit: @unchecked Sendable {
         var failures: [ObjectIdentifier: any Error] = [:]
         do {
             try replica.centralTransaction { access in
-                failures = [:]
                 for job in batch {
                     do {
                         try access.part { try job.run(access) }

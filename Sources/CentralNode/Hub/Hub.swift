@@ -120,7 +120,7 @@ public final class Hub: Sendable {
                 throw SyncError(.alreadyExists, "device \"\(name)\" is already enrolled; revoke it first or choose another name")
             }
             try store.insertDevice(name, tokenHash: Self.hash(token), enrolledMillis: access.nowMillis)
-            try Self.setCells(cells, device: name, access: access)
+            try store.setCells(cells, of: name)
             try Self.audit(access, actor: actor, action: "enroll", detail: "device \(name) cells \(cells.joined(separator: ","))")
         }
         return Enrollment(device: name, token: token, cells: cells)
@@ -139,10 +139,11 @@ public final class Hub: Sendable {
     public func setCells(device name: String, cells: [String], actor: String) throws {
         let cells = try Self.checkCells(cells)
         try replica.centralTransaction { access in
-            guard try HubStore(access).deviceExists(name) else {
+            let store = HubStore(access)
+            guard try store.deviceExists(name) else {
                 throw SyncError(.notFound, "no device named \"\(name)\"")
             }
-            try Self.setCells(cells, device: name, access: access)
+            try store.setCells(cells, of: name)
             try Self.audit(access, actor: actor, action: "cells", detail: "device \(name) cells \(cells.joined(separator: ","))")
         }
     }
@@ -196,10 +197,6 @@ public final class Hub: Sendable {
             throw SyncError(.invalidInput, "cell id \"\(cell.prefix(80))\" is not valid: 1 to 64 characters")
         }
         return unique
-    }
-
-    private static func setCells(_ cells: [String], device name: String, access: CentralAccess) throws {
-        try HubStore(access).setCells(cells, of: name)
     }
 
     static func audit(_ access: CentralAccess, actor: String, action: String, detail: String) throws {

@@ -29,16 +29,14 @@ public struct HubService: Sendable {
         router.add("POST", "/v1/sync", preflight: { self.authorize($0, route: "/v1/sync") }) { request in
             let started = ContinuousClock.now
             let (response, ops, code) = self.sync(request)
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - started).inSeconds
             self.metrics.record(route: "/v1/sync", status: response.status.code, seconds: seconds, opsIngested: ops, errorCode: code)
             return response
         }
         router.add("GET", "/v1/snapshot", preflight: { self.authorize($0, route: "/v1/snapshot") }) { request in
             let started = ContinuousClock.now
             let (response, code) = self.snapshot(request)
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - started).inSeconds
             self.metrics.record(route: "/v1/snapshot", status: response.status.code, seconds: seconds, opsIngested: 0, errorCode: code)
             return response
         }

@@ -41,40 +41,39 @@ public enum AddressNormalizer {
 
     /// The address with every part in key form; empty parts become nil.
     public static func normalized(_ address: Address) -> Address {
+        normalized(address, by: key)
+    }
+
+    /// The address with each part replaced by what `key` makes of it, by the part's kind.
+    private static func normalized(_ address: Address, by key: (String?, PartKind) -> String?) -> Address {
         Address(
-            district: key(address.district, as: .text),
-            street: key(address.street, as: .text),
-            buildingNumber: key(address.buildingNumber, as: .buildingNumber),
-            block: key(address.block, as: .block),
-            unit: key(address.unit, as: .unit),
-            floor: key(address.floor, as: .floor),
-            room: key(address.room, as: .room),
-            remainder: key(address.remainder, as: .text))
+            district: key(address.district, .text),
+            street: key(address.street, .text),
+            buildingNumber: key(address.buildingNumber, .buildingNumber),
+            block: key(address.block, .block),
+            unit: key(address.unit, .unit),
+            floor: key(address.floor, .floor),
+            room: key(address.room, .room),
+            remainder: key(address.remainder, .text))
     }
 
     /// One string that is equal for two addresses exactly when their normalized parts are equal.
     public static func matchingKey(for address: Address) -> String {
-        let parts = normalized(address)
-        return [
-            parts.district, parts.street, parts.buildingNumber, parts.block, parts.unit, parts.floor, parts.room,
-            parts.remainder,
-        ]
-        .map { escaped($0 ?? "") }
-        .joined(separator: "|")
+        joined(normalized(address))
     }
 
     /// `matchingKey(for:)` with each part's key remembered in `memo`: a district file names the
     /// same districts, streets and buildings thousands of times, and normalizing a part (NFKC,
     /// traditional to simplified, markers) costs far more than looking it up.
     public static func matchingKey(for address: Address, memo: PartKeyMemo) -> String {
-        [
-            memo.key(address.district, as: .text), memo.key(address.street, as: .text),
-            memo.key(address.buildingNumber, as: .buildingNumber), memo.key(address.block, as: .block),
-            memo.key(address.unit, as: .unit), memo.key(address.floor, as: .floor), memo.key(address.room, as: .room),
-            memo.key(address.remainder, as: .text),
-        ]
-        .map { escaped($0 ?? "") }
-        .joined(separator: "|")
+        joined(normalized(address) { memo.key($0, as: $1) })
+    }
+
+    /// Normalized parts, in address order, as one key.
+    private static func joined(_ parts: Address) -> String {
+        [parts.district, parts.street, parts.buildingNumber, parts.block, parts.unit, parts.floor, parts.room, parts.remainder]
+            .map { escaped($0 ?? "") }
+            .joined(separator: "|")
     }
 
     /// Normalized address parts by (kind, part as typed), for one bulk job on one thread; at

@@ -34,6 +34,15 @@ final class CollectionTable {
 
     func field(_ id: FieldID) -> FieldSchema? { fieldsByID[id] }
 
+    /// An operation's changes by field name, as an `Op` carries them (0 is the existence field).
+    func assignments(_ items: [ResolvedOperation.Item]) throws -> [Assignment] {
+        try items.map { item in
+            if item.field == 0 { return Assignment(field: Assignment.existenceField, change: item.change) }
+            guard let field = fieldsByID[item.field] else { throw SyncError(.corrupt, "\(schema.name) has no field numbered \(item.field)") }
+            return Assignment(field: field.name, change: item.change)
+        }
+    }
+
     func headOrder(_ id: FieldID) -> HeadOrder? {
         switch fieldsByID[id]?.policy {
         case .register?: return .stamp

@@ -47,12 +47,11 @@ extension Engine {
         var detail: String
     }
 
-    /// Applies one remote operation: a duplicate is a no-op, an operation that fails checks or
-    /// the drift bound goes to quarantine, anything else merges.
-    /// `loaded`: the record as the caller just loaded it in this transaction (the central node
-    /// reads it for its scope check first), so that it is not read and decoded twice.
-    /// Applies one operation from another replica and says what became of it (also counted in
-    /// `report`).
+    /// Applies one remote operation and says what became of it (also counted in `report`): a
+    /// duplicate is a no-op, an operation that fails checks or the drift bound goes to
+    /// quarantine, anything else merges. `loaded`: the record as the caller just loaded it in
+    /// this transaction (the central node reads it for its scope check first), so that it is not
+    /// read and decoded twice.
     @discardableResult
     func applyRemote(_ op: Op, report: inout ApplyReport, enforceDrift: Bool = true, loaded: LoadedEntity? = nil) throws -> RemoteOutcome {
         let outcome = try applyRemote(op, enforceDrift: enforceDrift, loaded: loaded)
@@ -112,10 +111,7 @@ extension Engine {
         // Compared in the form the log keeps (values checked as when the operation was applied).
         let table: CollectionTable, resolved: ResolvedOperation
         do { (table, resolved) = try resolve(op) } catch is Refusal { return true }
-        let assignments = resolved.items.map { item in
-            Assignment(field: item.field == 0 ? Assignment.existenceField : (table.field(item.field)?.name ?? ""), change: item.change)
-        }
-        return stored != Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: assignments)
+        return stored != Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: try table.assignments(resolved.items))
     }
 
     func isQuarantined(_ id: OpID) throws -> Bool {

@@ -209,9 +209,7 @@ final class Engine {
             clockOffsetMillis = offsetBefore
             touched = []
             pendingHLC = nil
-            try? directory.reload()
-            quarantineCount = (try? db.scalar("SELECT count(*) FROM _fs_quarantine")?.int).flatMap { $0.map(Int.init) } ?? quarantineCount
-            coverCount = (try? db.scalar("SELECT count(*) FROM _fs_cover")?.int).flatMap { $0.map(Int.init) } ?? coverCount
+            try? reloadRolledBackRows()
             throw error
         }
     }
@@ -240,10 +238,7 @@ final class Engine {
                 clockOffsetMillis = offsetBefore
                 rng = rngBefore
                 touched.removeSubrange(touchedBefore...)
-                // Rows the part added (a new replica, a quarantined or covered operation) are gone.
-                try directory.reload()
-                quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
-                coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
+                try reloadRolledBackRows()
             } catch let rollback {
                 throw SavepointError(underlying: rollback)
             }
@@ -251,6 +246,13 @@ final class Engine {
         }
     }
 
+    /// After a rollback, what this engine caches of rows the rolled-back writes may have added (a
+    /// new replica in the directory, a quarantined or covered operation) is read again.
+    private func reloadRolledBackRows() throws {
+        try directory.reload()
+        quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
+        coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
+    }
 
     /// Called after a successful commit.
     func committed() {
@@ -281,14 +283,7 @@ final class Engine {
     /// Reads operations back from the log as portable operations.
     func operation(fromLogRow replicaIndex: Int64, seq: Int64, hlc: Int64, collection: Int64, entity: String, body: [UInt8]) throws -> Op {
         guard let table = catalog.byID[collection] else { throw SyncError(.corrupt, "op log names unknown collection \(collection)") }
-        let items = try codec.decodeBody(body)
-        let assignments = try items.map { item -> Assignment in
-            let name: String
-            if item.field == 0 { name = Assignment.existenceField }
-            else if let field = table.field(item.field) { name = field.name }
-            else { throw SyncError(.corrupt, "op log names unknown field \(item.field)") }
-            return Assignment(field: name, change: item.change)
-        }
+        let assignments = try table.assignments(try codec.decodeBody(body))
         return Op(id: OpID(replica: try directory.replica(at: replicaIndex), seq: UInt64(bitPattern: seq)),
                          hlc: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), collection: table.schema.name,
                          entity: EntityID(unchecked: entity), assignments: assignments)

@@ -177,9 +177,7 @@ extension Engine {
             throw SyncError(.corrupt, "operation \(id) is already in the log: another process is writing to this replica file; close it and retry")
         }
         if localOpsWritten != nil {
-            localOpsWritten!.append(Op(id: id, hlc: hlc, collection: table.schema.name, entity: entity, assignments: items.map { item in
-                Assignment(field: item.field == 0 ? Assignment.existenceField : table.field(item.field)!.name, change: item.change)
-            }))
+            localOpsWritten!.append(Op(id: id, hlc: hlc, collection: table.schema.name, entity: entity, assignments: try table.assignments(items)))
         }
     }
 

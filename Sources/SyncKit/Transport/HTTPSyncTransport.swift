@@ -52,24 +52,26 @@ public final class HTTPSyncTransport: Sendable {
                 return try exchangeOnce(body)
             } catch let busy as Busy where attempt < retriesMax {
                 // The node said when to come back (Retry-After on 503 or 429): at least that long,
-                // plus a random part so that devices told together do not return together.
-                let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
-                let wait = min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0) + Double.random(in: 0...bound)
-                onRetry?("HTTP \(busy.status)", wait)
-                Thread.sleep(forTimeInterval: wait)
+                // plus the random part, so that devices told together do not return together.
+                pause(attempt, atLeast: min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0), reason: "HTTP \(busy.status)")
                 attempt += 1
             } catch let busy as Busy {
                 throw busy.error
             } catch let error as SyncError where error.code == .unreachable && attempt < retriesMax {
-                // Full jitter: a random wait up to the exponential bound, so devices that lost the
-                // node together do not all come back at the same instant.
-                let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
-                let wait = Double.random(in: 0...bound)
-                onRetry?("unreachable", wait)
-                Thread.sleep(forTimeInterval: wait)
+                pause(attempt, atLeast: 0, reason: "unreachable")
                 attempt += 1
             }
         }
+    }
+
+    /// Waits before retry `attempt`: `atLeast`, plus full jitter (a random wait up to the
+    /// exponential bound), so that devices that lost the node together do not all come back at
+    /// the same instant.
+    private func pause(_ attempt: Int, atLeast: Double, reason: String) {
+        let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
+        let wait = atLeast + Double.random(in: 0...bound)
+        onRetry?(reason, wait)
+        Thread.sleep(forTimeInterval: wait)
     }
 
     private func exchangeOnce(_ body: Data) throws -> Data {
