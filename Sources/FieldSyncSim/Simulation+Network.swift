@@ -8,34 +8,41 @@ import SyncKit
 /// the reply twice.
 extension Simulation {
     enum ExchangeOutcome {
-        case done(SyncResponse)
+        /// The reply arrived, in this order among the hub's replies.
+        case done(SyncResponse, order: Int)
         case lost
         case refused(SyncRefusal)
     }
 
-    /// A sync attempt: a few exchanges, each of which may fail; the device gives up at the first
-    /// loss and tries again at a later step.
+    /// A sync attempt: the real `SyncSession` over the faulty network, for a few exchanges, each
+    /// of which may fail; the device gives up at the first loss (or crash) and tries again at a
+    /// later step, with a new session that resumes from what the replica stored.
     func syncAction(_ device: SimDevice) throws {
-        var pushAllowed = true
+        let endpoint = SimEndpoint(simulation: self, device: device)
+        var session = SyncSession(endpoint: endpoint, verify: random.chance(config.verifyProbability))
         for _ in 0..<random.int(1...config.syncRoundsMax) {
-            switch try exchange(device, push: pushAllowed, verify: random.chance(config.verifyProbability), faults: true) {
+            session.pushOpsMax = random.int(1...config.pageSizeMax)
+            session.pullOpsMax = random.int(1...config.pageSizeMax)
+            guard let request = try session.nextRequest() else { return }
+            switch try exchange(device, request, faults: true) {
             case .lost:
                 return
             case .refused(let refusal):
-                // Like SyncSession: a refused push does not block pulling.
-                guard refusal.refusesPush, pushAllowed else { return }
-                pushAllowed = false
-            case .done(let response):
-                if !response.more, response.resync.isEmpty, try device.replica.unsyncedCount() == 0 { return }
+                do { try session.receive(refusal) } catch is SyncRefusal { return }
+            case .done(let reply, let order):
+                endpoint.order = order
+                do { try session.receive(reply) } catch is SimEndpoint.Lost { return }
+                if random.chance(config.duplicateReplyProbability) {
+                    report.duplicatedReplies += 1
+                    guard try ingest(reply, for: request, order: order, on: device) != nil else { return }
+                }
             }
         }
     }
 
-    /// One exchange with small random page sizes and, when `faults`, the network's faults.
-    func exchange(_ device: SimDevice, push: Bool, verify: Bool, faults: Bool) throws -> ExchangeOutcome {
+    /// One exchange of `request` through the hub with, when `faults`, the network's faults.
+    func exchange(_ device: SimDevice, _ request: SyncRequest, faults: Bool) throws -> ExchangeOutcome {
         report.exchanges += 1
-        let pushMax = push ? random.int(1...config.pageSizeMax) : 0
-        let request = try device.replica.nextSyncRequest(pushOpsMax: pushMax, pullOpsMax: random.int(1...config.pageSizeMax), verify: verify)
         if faults, step < device.partitionedUntilStep || random.chance(config.dropRequestProbability) {
             report.droppedRequests += 1
             return .lost
@@ -68,23 +75,19 @@ extension Simulation {
         }
         let reply = try SyncProtocol.decode(SyncResponse.self, from: body)
         trace("\(device.name) exchange: pushed \(request.push.map(\.id.seq)), acked \(reply.acceptedThroughSeq), held \(reply.held.map(\.op.seq)), ops \(reply.ops.map { "\($0.entity.rawValue.prefix(6)):\($0.id.replica.hex.suffix(4)).\($0.id.seq)" }), snapshots \(reply.snapshots.sorted { $0.key < $1.key }.map { "\($0.key): cseq \($0.value.cseq) \($0.value.records.map { $0.key.prefix(16) }) next \($0.value.next ?? "-")" }), cells \(reply.cells), resync \(reply.resync)")
-        guard try ingest(reply, for: request, order: order, on: device) else { return .lost }
-        if faults, random.chance(config.duplicateReplyProbability) {
-            report.duplicatedReplies += 1
-            guard try ingest(reply, for: request, order: order, on: device) else { return .lost }
-        }
-        return .done(reply)
+        return .done(reply, order: order)
     }
 
-    /// The device takes a reply (a crash may stop it half way: then it took none of it).
-    func ingest(_ reply: SyncResponse, for request: SyncRequest, order: Int, on device: SimDevice) throws -> Bool {
+    /// The device takes a reply (a crash may stop it half way: then it took none of it, and this
+    /// is nil).
+    func ingest(_ reply: SyncResponse, for request: SyncRequest, order: Int, on device: SimDevice) throws -> ApplyReport? {
         if reply.snapshots.keys.contains(where: { request.snapshots?[$0] == nil }) { device.keptAside.formUnion(try device.recordsWithUnsentWork()) }
-        guard try onDevice(device, { try device.replica.ingest(reply, for: request) }) != nil else { return false }
+        guard let applied = try onDevice(device, { try device.replica.ingest(reply, for: request) }) else { return nil }
         took(reply, order: order, on: device)
         try watch(device)
         try checkCells(of: device)
         if !reply.more && reply.resync.isEmpty && !(reply.ops.isEmpty && reply.snapshots.isEmpty) { try checkRecordsWhole(on: device) }
-        return true
+        return applied
     }
 
     /// With FIELDSYNC_SIM_WATCH=<record id prefix>, traces whether the device holds that record.
@@ -170,4 +173,32 @@ extension Simulation {
         try watch(device)
         try checkCells(of: device)
     }
+}
+
+/// The device side of a simulated sync session: the device's replica (whichever file it has open
+/// now), with the simulator's crash points and the checks it makes after every reply taken.
+final class SimEndpoint: SyncEndpoint {
+    /// The device crashed while taking a reply: it took none of it, and this session is over.
+    struct Lost: Error {}
+
+    let simulation: Simulation
+    let device: SimDevice
+    /// The order of the reply about to be taken among the hub's replies.
+    var order = 0
+
+    init(simulation: Simulation, device: SimDevice) {
+        self.simulation = simulation
+        self.device = device
+    }
+
+    func nextSyncRequest(pushOpsMax: Int, pullOpsMax: Int, verify: Bool) throws -> SyncRequest {
+        try device.replica.nextSyncRequest(pushOpsMax: pushOpsMax, pullOpsMax: pullOpsMax, verify: verify)
+    }
+
+    func ingest(_ response: SyncResponse, for request: SyncRequest) throws -> ApplyReport {
+        guard let applied = try simulation.ingest(response, for: request, order: order, on: device) else { throw Lost() }
+        return applied
+    }
+
+    func unsyncedCount() throws -> Int { try device.replica.unsyncedCount() }
 }

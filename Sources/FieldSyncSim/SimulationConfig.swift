@@ -40,7 +40,7 @@ public struct SimulationConfig: Sendable, CustomStringConvertible {
     public let dropRequestProbability: Double
     public let dropReplyProbability: Double
     public let duplicateReplyProbability: Double
-    /// An exchange sends per-cell digests for verification.
+    /// A sync session verifies the cells' digests once it has caught up.
     public let verifyProbability: Double
     /// Push and pull page sizes are drawn from 1 through this, per exchange.
     public let pageSizeMax: Int
@@ -122,7 +122,7 @@ public struct SimulationConfig: Sendable, CustomStringConvertible {
         dropRequestProbability = random.double(0...0.2)
         dropReplyProbability = random.double(0...0.2)
         duplicateReplyProbability = random.double(0...0.15)
-        verifyProbability = random.double(0.05...0.3)
+        verifyProbability = random.double(0.3...1.0)
         pageSizeMax = random.int(1...50)
         syncRoundsMax = random.int(1...8)
         partitionProbability = random.double(0...0.04)
@@ -152,7 +152,7 @@ public struct SimulationConfig: Sendable, CustomStringConvertible {
             "seed \(seed): \(initialDevices) devices (up to \(devicesMax)), cells \(cells.joined(separator: ",")), \(steps) steps",
             "  actions: " + Action.allCases.map { "\($0.rawValue) \(p(actionProbability[$0] ?? 0))" }.joined(separator: ", "),
             "  writes: " + Write.allCases.map { "\($0.rawValue) \(p(writeProbability[$0] ?? 0))" }.joined(separator: ", "),
-            "  network: dropRequest \(p(dropRequestProbability)), dropReply \(p(dropReplyProbability)) (half of them cut mid-body), duplicateReply \(p(duplicateReplyProbability)), verify \(p(verifyProbability)), pages 1...\(pageSizeMax), exchanges per sync 1...\(syncRoundsMax)",
+            "  network: dropRequest \(p(dropRequestProbability)), dropReply \(p(dropReplyProbability)) (half of them cut mid-body), duplicateReply \(p(duplicateReplyProbability)), verify when caught up \(p(verifyProbability)), pages 1...\(pageSizeMax), exchanges per sync 1...\(syncRoundsMax)",
             "  partitions: start \(p(partitionProbability)) per step, lasting up to \(partitionStepsMax) steps",
             "  crashes: device \(p(deviceCrashProbability)), hub \(p(hubCrashProbability)) per step",
             "  clocks: skewed devices \(p(skewedDeviceShare)), skew up to \(skewMillisMax / 60_000) min, events back \(p(clockBackProbability)) forward \(p(clockForwardProbability)), reset to 1970: "

@@ -74,6 +74,45 @@ struct HTTPRetryTests {
     }
 }
 
+struct HTTPAsyncSyncTests {
+    /// The async driver over the async transport: the node's 503 with `Retry-After: 1` is waited
+    /// out (by suspending, not by blocking a thread), then the sync completes and verifies.
+    @Test func anAsyncSessionWaitsOutRetryAfterAndCompletes() async throws {
+        var world = try HubSyncTests.World()
+        try world.enroll("li", cells: ["C1"], index: 1)
+        try world.enroll("zhao", cells: ["C1"], index: 2)
+        let service = HubService(hub: world.hub)
+        let attempts = Mutex(0)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0)) { request in
+            let attempt = attempts.withLock { value -> Int in value += 1; return value }
+            if attempt == 1 {
+                var busy = HTTPResponse.json(SyncErrorReply(code: "overloaded", message: "come back in a second"), status: HTTPStatus(503))
+                busy.headers.add(name: "Retry-After", value: "1")
+                return busy
+            }
+            return service.router.respond(to: request)
+        }
+        let base = URL(string: "http://127.0.0.1:\(server.boundPort)")!
+        let waits = Mutex<[Double]>([])
+        let transport = HTTPSyncTransport(baseURL: base, token: world.devices["li"]!.token, timeoutSeconds: 120, backoffBaseSeconds: 0.01,
+                                          onRetry: { _, wait in waits.withLock { $0.append(wait) } })
+        let id = try world.replica("li").write { try $0.insert("households", ["cell": "C1", "head_name": "异步"]) }
+        let started = ContinuousClock.now
+        let progress = try await SyncSession(replica: world.replica("li")).run(async: transport.send(body:))
+        #expect(ContinuousClock.now - started >= .seconds(1))
+        #expect(waits.withLock { $0.count == 1 && $0[0] >= 1 })
+        #expect(progress.opsUp == 1 && progress.unsynced == 0 && progress.verified && progress.bytesUp > 0)
+        let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 120)
+        let down = try await SyncSession(replica: world.replica("zhao")).run(async: zhao.send(body:))
+        #expect(down.recordsDown == 1 && down.verified)
+        #expect(try world.replica("zhao").record("households", id)?["head_name"] == "异步")
+        // A refusal is not retried and ends the session with the node's reply.
+        let stranger = HTTPSyncTransport(baseURL: base, token: "nope", timeoutSeconds: 120)
+        await #expect(throws: SyncRefusal.self) { try await SyncSession(replica: world.replica("li")).run(async: stranger.send(body:)) }
+        await server.stop()
+    }
+}
+
 struct HTTPRefusalTests {
     @Test func badRequestsGetTheirDocumentedErrorAndChangeNothing() async throws {
         var world = try HubSyncTests.World()

@@ -104,16 +104,21 @@ public enum Bundle {
 }
 
 extension Replica {
-    /// A bundle of every unacknowledged local operation, for the central node.
+    /// A bundle of every unacknowledged local operation, for the central node: the request a
+    /// sync session would send first, pushing everything and asking for no page (the reply comes
+    /// back as another file, some day).
     public func exportBundle() throws -> Data {
-        let ops = try outbox(limit: Bundle.opsMax)
-        let request = SyncRequest(device: id, cursors: try syncCursors(), push: ops, pullOpsMax: 0)
+        var session = SyncSession(replica: self, pushOpsMax: Bundle.opsMax, pullOpsMax: 0, verify: false)
+        guard var request = try session.nextRequest() else { preconditionFailure("a new session always has a first request") }
+        // A carried file resumes no snapshot: the reply bundle holds whole cells.
+        request.snapshots = nil
+        request.snapshotForm = nil
         return try Bundle.encode(.devicePush(request), createdMillis: withEngine { $0.nowMillis })
     }
 
     /// Imports a bundle the central node exported for this device: acknowledges what the
-    /// central node stored and applies its operations. Importing twice, or an older bundle after
-    /// a newer sync, is harmless.
+    /// central node stored and applies its operations, through a sync session as a reply that
+    /// came by hand. Importing twice, or an older bundle after a newer sync, is harmless.
     @discardableResult
     public func importBundle(_ data: Data) throws -> ApplyReport {
         let (header, contents) = try Bundle.decode(data)
@@ -132,8 +137,32 @@ extension Replica {
             (response.cells, response.cursors, response.snapshots) = (current.keys.filter { !$0.isEmpty }.sorted(), current, [:])
         }
         let request = SyncRequest(device: id, cursors: current, push: [], pullOpsMax: response.ops.count)
-        return try ingest(response, for: request)
+        let carried = CarriedReply(replica: self, request: request)
+        var session = SyncSession(endpoint: carried, pushOpsMax: 0, pullOpsMax: response.ops.count, verify: false)
+        _ = try session.nextRequest()
+        try session.receive(response)
+        return carried.report
     }
+}
+
+/// The device side of a reply that came as a file: its request is the one the bundle answers
+/// (this device's cursors when it is imported), not one the replica builds now.
+private final class CarriedReply: SyncEndpoint {
+    let replica: Replica
+    let request: SyncRequest
+    private(set) var report = ApplyReport()
+
+    init(replica: Replica, request: SyncRequest) {
+        self.replica = replica
+        self.request = request
+    }
+
+    func nextSyncRequest(pushOpsMax: Int, pullOpsMax: Int, verify: Bool) throws -> SyncRequest { request }
+    func ingest(_ response: SyncResponse, for request: SyncRequest) throws -> ApplyReport {
+        report = try replica.ingest(response, for: request)
+        return report
+    }
+    func unsyncedCount() throws -> Int { try replica.unsyncedCount() }
 }
 
 /// The header line: `{"bytes":…,"createdMillis":…,"device":"…","kind":"…","protocol":1,"sha256":"…"}`.

@@ -7,7 +7,8 @@ import FoundationNetworking
 /// device's token as a bearer token and canonical JSON bodies.
 ///
 ///     let transport = HTTPSyncTransport(baseURL: URL(string: "https://central.example:8443")!, token: token)
-///     try SyncSession(replica: replica).run(exchange: transport.exchange)
+///     try SyncSession(replica: replica).run(exchange: transport.exchange)             // blocking
+///     try await SyncSession(replica: replica).run(async: transport.send(body:))      // async
 ///
 /// An exchange is idempotent, so a network error, a 5xx or a 429 is retried with exponential
 /// backoff and full jitter (`retriesMax` times, waits from `backoffBaseSeconds` doubling up to
@@ -45,42 +46,77 @@ public final class HTTPSyncTransport: Sendable {
     }
 
     /// One exchange of encoded bodies (for `SyncSession.run(bodies:)`, which counts bytes).
+    /// Blocks the calling thread, also while it waits to retry.
     public func exchange(body: Data) throws -> Data {
         var attempt = 0
         while true {
             do {
-                return try exchangeOnce(body)
-            } catch let busy as Busy where attempt < retriesMax {
-                // The node said when to come back (Retry-After on 503 or 429): at least that long,
-                // plus the random part, so that devices told together do not return together.
-                pause(attempt, atLeast: min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0), reason: "HTTP \(busy.status)")
+                return try reply(send(request(body)))
+            } catch let error where attempt < retriesMax {
+                guard let wait = retryWait(after: error, attempt: attempt) else { throw error }
+                Thread.sleep(forTimeInterval: wait)
                 attempt += 1
             } catch let busy as Busy {
                 throw busy.error
-            } catch let error as SyncError where error.code == .unreachable && attempt < retriesMax {
-                pause(attempt, atLeast: 0, reason: "unreachable")
-                attempt += 1
             }
         }
     }
 
-    /// Waits before retry `attempt`: `atLeast`, plus full jitter (a random wait up to the
-    /// exponential bound), so that devices that lost the node together do not all come back at
-    /// the same instant.
-    private func pause(_ attempt: Int, atLeast: Double, reason: String) {
+    /// One exchange, retried on transient failures, for `async` code: nothing blocks a thread,
+    /// neither the request nor the wait before a retry (the node's `Retry-After` included).
+    /// Cancelling the task stops it.
+    public func send(_ request: SyncRequest) async throws -> SyncResponse {
+        try SyncProtocol.decode(SyncResponse.self, from: await send(body: SyncProtocol.encode(request)))
+    }
+
+    /// One exchange of encoded bodies, `async` (for `SyncSession.run(async:)`).
+    public func send(body: Data) async throws -> Data {
+        var attempt = 0
+        while true {
+            do {
+                return try reply(await sendAsync(request(body)))
+            } catch let error where attempt < retriesMax {
+                guard let wait = retryWait(after: error, attempt: attempt) else { throw error }
+                try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
+                attempt += 1
+            } catch let busy as Busy {
+                throw busy.error
+            }
+        }
+    }
+
+    /// How long to wait before retry `attempt` after `error`, or nil when it is not retried (a
+    /// refusal). The node's `Retry-After` (on 503 or 429) is waited at least; to it is added full
+    /// jitter (a random wait up to the exponential bound), so that devices that lost the node
+    /// together, or were told the same time, do not all come back at the same instant.
+    private func retryWait(after error: any Error, attempt: Int) -> Double? {
+        let atLeast: Double, reason: String
+        switch error {
+        case let busy as Busy:
+            (atLeast, reason) = (min(Self.retryAfterMaxSeconds, busy.retryAfterSeconds ?? 0), "HTTP \(busy.status)")
+        case let error as SyncError where error.code == .unreachable:
+            (atLeast, reason) = (0, "unreachable")
+        default:
+            return nil
+        }
         let bound = min(backoffMaxSeconds, backoffBaseSeconds * Double(1 << min(attempt, 20)))
         let wait = atLeast + Double.random(in: 0...bound)
         onRetry?(reason, wait)
-        Thread.sleep(forTimeInterval: wait)
+        return wait
     }
 
-    private func exchangeOnce(_ body: Data) throws -> Data {
+    private func request(_ body: Data) -> URLRequest {
         var http = URLRequest(url: baseURL.appendingPathComponent("v1/sync"), timeoutInterval: timeoutSeconds)
         http.httpMethod = "POST"
         http.setValue("application/json", forHTTPHeaderField: "Content-Type")
         http.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         http.httpBody = body
-        let (data, status, retryAfter) = try send(http)
+        return http
+    }
+
+    /// The reply's body, or the error its status means.
+    private func reply(_ received: (Data, Int, Double?)) throws -> Data {
+        let (data, status, retryAfter) = received
         guard status == 200 else {
             if status == 429 || status >= 500 {
                 throw Busy(status: status, retryAfterSeconds: retryAfter, error: SyncError(.unreachable, "the central node at \(baseURL.absoluteString) is overloaded or failing (HTTP \(status)); your changes are kept on this device and will be sent at the next sync"))
@@ -116,9 +152,7 @@ public final class HTTPSyncTransport: Sendable {
             if let error {
                 box.result = .failure(error)
             } else {
-                let http = response as? HTTPURLResponse
-                let retryAfter = (http?.value(forHTTPHeaderField: "Retry-After")).map { Double($0.trimmingCharacters(in: .whitespaces)) ?? Self.retryAfterMaxSeconds }
-                box.result = .success((data ?? Data(), http?.statusCode ?? 0, retryAfter.map { max(0, $0) }))
+                box.result = .success(Self.received(data ?? Data(), response))
             }
             box.done.signal()
         }
@@ -126,9 +160,31 @@ public final class HTTPSyncTransport: Sendable {
         box.done.wait()
         switch box.result {
         case .success(let value): return value
-        case .failure(let error):
-            throw SyncError(.unreachable,
-                "cannot reach the central node at \(baseURL.absoluteString) (\(error.localizedDescription)); your changes are kept on this device and will be sent at the next sync")
+        case .failure(let error): throw unreachable(error)
         }
+    }
+
+    private func sendAsync(_ request: URLRequest) async throws -> (Data, Int, Double?) {
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw unreachable(error)
+        }
+        return Self.received(data, response)
+    }
+
+    /// Body, status and `Retry-After` (seconds; an HTTP date counts as the longest wait honoured).
+    private static func received(_ data: Data, _ response: URLResponse?) -> (Data, Int, Double?) {
+        let http = response as? HTTPURLResponse
+        let retryAfter = (http?.value(forHTTPHeaderField: "Retry-After")).map { Double($0.trimmingCharacters(in: .whitespaces)) ?? Self.retryAfterMaxSeconds }
+        return (data, http?.statusCode ?? 0, retryAfter.map { max(0, $0) })
+    }
+
+    private func unreachable(_ error: any Error) -> SyncError {
+        SyncError(.unreachable,
+            "cannot reach the central node at \(baseURL.absoluteString) (\(error.localizedDescription)); your changes are kept on this device and will be sent at the next sync")
     }
 }
