@@ -81,6 +81,7 @@ extension Simulation {
     /// The device takes a reply (a crash may stop it half way: then it took none of it, and this
     /// is nil).
     func ingest(_ reply: SyncResponse, for request: SyncRequest, order: Int, on device: SimDevice) throws -> ApplyReport? {
+        try checkCarriesNothingWithheld(reply, to: device)
         if reply.snapshots.keys.contains(where: { request.snapshots?[$0] == nil }) { device.keptAside.formUnion(try device.recordsWithUnsentWork()) }
         guard let applied = try onDevice(device, { try device.replica.ingest(reply, for: request) }) else { return nil }
         took(reply, order: order, on: device)
@@ -88,6 +89,28 @@ extension Simulation {
         try checkCells(of: device)
         if !reply.more && reply.resync.isEmpty && !(reply.ops.isEmpty && reply.snapshots.isEmpty) { try checkRecordsWhole(on: device) }
         return applied
+    }
+
+    /// A reply carries no operation the hub held, and nothing a revoked device wrote after its
+    /// revocation. (Checked on the wire: a device's log forgets what compaction dropped.)
+    func checkCarriesNothingWithheld(_ reply: SyncResponse, to device: SimDevice) throws {
+        for op in reply.ops {
+            if heldEver.contains(op.id) {
+                throw failure("heldOpsNeverApplied", "the hub sent \(device.name) operation \(op.id), which it held in quarantine")
+            }
+            if let author = devices.first(where: { $0.replicaID == op.id.replica }), author.revoked, op.id.seq > author.revokedAfterSeq {
+                throw failure("revokedWritesReachNoOne", "the hub sent \(device.name) \(author.name)'s operation \(op.id.seq), written after its revocation")
+            }
+        }
+    }
+
+    /// The device compacts its op log now, in a small pass (a crash may stop it: then it did
+    /// nothing).
+    func compactAction(_ device: SimDevice) throws {
+        guard let done = try onDevice(device, { try device.replica.compact(opsMax: random.int(1...40)) }) else { return }
+        report.compactions += 1
+        report.opsCompacted += done.opsDropped
+        trace("\(device.name) compacted: dropped \(done.opsDropped), kept \(done.opsKept)")
     }
 
     /// With FIELDSYNC_SIM_WATCH=<record id prefix>, traces whether the device holds that record.

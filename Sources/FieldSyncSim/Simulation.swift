@@ -145,6 +145,7 @@ public final class Simulation {
         case .reassignCells: try reassignCells()
         case .enroll: if devices.count < config.devicesMax { try enrollDevice(index: devices.count) }
         case .revoke: try revokeDevice()
+        case .compact: try compactAction(random.pick(devices))
         }
         try scanHubQuarantine()
     }

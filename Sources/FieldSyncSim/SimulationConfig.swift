@@ -10,7 +10,7 @@ import SyncKit
 public struct SimulationConfig: Sendable, CustomStringConvertible {
     /// What one step of the simulation does (besides time passing).
     public enum Action: String, Sendable, CaseIterable {
-        case localWrite, sync, bundleExport, bundleToHub, bundleToDevice, review, clockEvent, reassignCells, enroll, revoke
+        case localWrite, sync, bundleExport, bundleToHub, bundleToDevice, review, clockEvent, reassignCells, enroll, revoke, compact
     }
 
     /// What a collector's local write is.
@@ -100,6 +100,7 @@ public struct SimulationConfig: Sendable, CustomStringConvertible {
             .reassignCells: random.double(0.005...0.03),
             .enroll: random.double(0.0...0.01),
             .revoke: random.chance(0.4) ? random.double(0.0...0.006) : 0,
+            .compact: random.double(0.0...0.05),
         ]
         actions[.bundleToHub] = actions[.bundleExport]! * random.double(0.5...1.5)
         actions[.bundleToDevice] = actions[.bundleExport]! * random.double(0.5...1.5)

@@ -9,6 +9,7 @@ enum DeviceCommands {
 
           init (--central URL --token TOKEN | --enroll PAYLOAD)   set up this device's replica
           status                                                  unsynced changes, last sync, cells, conflicts
+          compact                                                 drop the op log's history the central node holds, give the space back
 
         fieldsync sync [--db fieldsync.db] [--json]               exchange with the central node (resumes where it broke off)
         fieldsync bundle export FILE | import FILE [--db …]       sync by file where there is no network
@@ -48,6 +49,10 @@ enum DeviceCommands {
                 }
             }
         }
+    }
+
+    static func fileBytes(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
 
     static func open(_ path: String) throws -> Replica {
@@ -107,6 +112,21 @@ enum DeviceCommands {
             for held in try replica.heldByCentral(limit: 5) {
                 Output.line("  \(held.op) (\(held.reason))\(held.detail.map { ": \($0)" } ?? "")")
             }
+        case "compact":
+            try args.checkAllUsed()
+            let replica = try open(path)
+            let before = Self.fileBytes(path)
+            var total = CompactionReport()
+            repeat {
+                let pass = try replica.compact()
+                total.opsDropped += pass.opsDropped
+                total.opsKept = pass.opsKept
+                total.more = pass.more
+            } while total.more
+            try replica.vacuum()
+            let after = Self.fileBytes(path)
+            json ? Output.json(["dropped": total.opsDropped, "kept": total.opsKept, "bytesBefore": before, "bytesAfter": after])
+                 : Output.line("compacted: \(total.opsDropped) operations the central node holds dropped, \(total.opsKept) kept (unsent, in open conflicts, or held by the office); file \(Output.bytes(before)) → \(Output.bytes(after))")
         default:
             throw UsageError("unknown device command \"\(command)\"\n\n\(usage)")
         }

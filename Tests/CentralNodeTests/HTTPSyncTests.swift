@@ -74,6 +74,14 @@ struct HTTPRetryTests {
     }
 }
 
+/// The README's `async` example, as written there.
+func syncNow(replica: Replica, office: URL, token: String) async throws -> SyncSession.Progress {
+    let transport = HTTPSyncTransport(baseURL: office, token: token)
+    return try await SyncSession(replica: replica).run(async: transport.send(body:)) { progress in
+        print("sent \(progress.opsUp), received \(progress.opsDown + progress.recordsDown)")
+    }
+}
+
 struct HTTPAsyncSyncTests {
     /// The async driver over the async transport: the node's 503 with `Retry-After: 1` is waited
     /// out (by suspending, not by blocking a thread), then the sync completes and verifies.
@@ -102,8 +110,7 @@ struct HTTPAsyncSyncTests {
         #expect(ContinuousClock.now - started >= .seconds(1))
         #expect(waits.withLock { $0.count == 1 && $0[0] >= 1 })
         #expect(progress.opsUp == 1 && progress.unsynced == 0 && progress.verified && progress.bytesUp > 0)
-        let zhao = HTTPSyncTransport(baseURL: base, token: world.devices["zhao"]!.token, timeoutSeconds: 120)
-        let down = try await SyncSession(replica: world.replica("zhao")).run(async: zhao.send(body:))
+        let down = try await syncNow(replica: world.replica("zhao"), office: base, token: world.devices["zhao"]!.token)
         #expect(down.recordsDown == 1 && down.verified)
         #expect(try world.replica("zhao").record("households", id)?["head_name"] == "异步")
         // A refusal is not retried and ends the session with the node's reply.

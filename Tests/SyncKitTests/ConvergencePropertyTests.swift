@@ -4,8 +4,9 @@ import Testing
 
 /// Seeded property tests: replicas make random writes of every policy while exchanging random,
 /// shuffled, duplicated subsets of each other's operations; then every replica receives every
-/// operation in its own random order, with duplicates. All must end identical, and equal to the
-/// reference model. A failure prints the seed; `FIELDSYNC_SEED=<seed> make test` reruns it.
+/// operation in its own random order, with duplicates. Now and then a replica compacts its op log
+/// (its own acknowledged operations leave it, as covers). All must end identical, and equal to
+/// the reference model. A failure prints the seed; `FIELDSYNC_SEED=<seed> make test` reruns it.
 struct ConvergencePropertyTests {
     struct Scenario {
         var replicaCount: ClosedRange<Int>
@@ -53,12 +54,23 @@ struct ConvergencePropertyTests {
             clocks.append(clock)
         }
         let actions = Int.random(in: scenario.actions, using: &rng)
+        // Every operation ever logged: compaction drops operations from a replica's log.
+        var union: [OpID: Op] = [:]
+        var compacted = Set<Int>()
         for _ in 0..<actions {
             let r = Int.random(in: 0..<count, using: &rng)
+            if Int.random(in: 0..<12, using: &rng) == 0 {
+                // Compaction at a random moment: the node acknowledged some of this replica's
+                // operations (peers' operations came in any order, so only its own may go).
+                for op in try replicas[r].operations() { union[op.id] = op }
+                let written = try replicas[r].operations().filter { $0.id.replica == replicas[r].id }.map(\.id.seq).max() ?? 0
+                if written > 0 { try replicas[r].acknowledge(through: UInt64.random(in: 1...written, using: &rng)) }
+                if try replicas[r].compact(opsMax: Int.random(in: 1...50, using: &rng)).opsDropped > 0 { compacted.insert(r) }
+                continue
+            }
             try randomAction(replica: replicas[r], clock: clocks[r], others: replicas, scenario: scenario, rng: &rng)
         }
         // Final delivery: every replica gets the union, shuffled, with duplicates, in chunks.
-        var union: [OpID: Op] = [:]
         for replica in replicas { for op in try replica.operations() { union[op.id] = op } }
         let all = Array(union.values).sorted { $0.id < $1.id }
         for replica in replicas {
@@ -75,8 +87,9 @@ struct ConvergencePropertyTests {
         let model = ReferenceModel(ops: all, schema: TestSchema.schema)
         let first = try ReplicaSnapshot(replicas[0])
         for (index, replica) in replicas.enumerated() {
-            let logCount = try replica.operations().count
-            if logCount != all.count { problems.append("replica \(index) holds \(logCount) ops of \(all.count)") }
+            let logged = try replica.operations()
+            if !compacted.contains(index) && logged.count != all.count { problems.append("replica \(index) holds \(logged.count) ops of \(all.count)") }
+            if let stranger = logged.first(where: { union[$0.id] != $0 }) { problems.append("replica \(index) logs \(stranger.id), which no replica wrote") }
             if try !replica.quarantined().isEmpty { problems.append("replica \(index) quarantined ops") }
             let snapshot = try ReplicaSnapshot(replica)
             if snapshot != first { problems.append("replica \(index) differs from replica 0:\n\(snapshot)\n--- replica 0:\n\(first)") }

@@ -64,6 +64,11 @@ public final class Replica: @unchecked Sendable {
         while start < ops.count {
             let slice = ops[start..<min(start + chunk, ops.count)]
             report = report + (try withEngineTransaction(origin: .remote) { engine in
+                // Operations from peers may come in any order: from now on, compaction keeps
+                // other replicas' operations (their covers would not be exact).
+                if slice.contains(where: { $0.id.replica != engine.localID }), try engine.state(Engine.unorderedRemoteKey) == nil {
+                    try engine.setState(Engine.unorderedRemoteKey, 1)
+                }
                 var part = ApplyReport()
                 for op in slice { try engine.applyRemote(op, report: &part) }
                 return part

@@ -109,6 +109,11 @@ extension Replica {
             try engine.evict(keepingCells: Set(response.cells).subtracting(resync))
             // The newest central time taken, so that a bundle carried late is known to be older.
             if response.serverTimeMillis > (try engine.state("server_millis") ?? .min) { try engine.setState("server_millis", response.serverTimeMillis) }
+            let caughtUp = try request.pullOpsMax > 0 && !response.more && response.resync.isEmpty
+                && (try engine.db.scalar("SELECT count(*) FROM _fs_bootstrap")?.int ?? 0) == 0
+            try engine.setState(Engine.caughtUpKey, caughtUp ? 1 : 0)
+            // What the central node now holds need not stay in the log (bounded work per reply).
+            if engine.options.compactOpsPerSyncMax > 0 { _ = try engine.compact(opsMax: engine.options.compactOpsPerSyncMax) }
             return report
         }
     }
