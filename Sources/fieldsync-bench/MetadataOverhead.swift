@@ -62,6 +62,18 @@ enum MetadataOverhead {
             report.extras["op_log_bytes"] = .int(opApproxBytes)
             report.extras["op_log_measure"] = .string("approximate: sum(length(body) + length(entity) + 16), no dbstat")
         }
+        // The same file once the central node has everything: acknowledged, compacted (the
+        // history leaves, covers stay), and vacuumed, as `fieldsync device compact` leaves it.
+        do {
+            let replica = try Fixture.openReplica(oursPath, seed: seed)
+            try replica.acknowledge(through: UInt64(recordCount + writes.count))
+            while try replica.compact().more {}
+            try replica.vacuum()
+        }
+        let synced = try FileFootprint(path: oursPath)
+        report.extras["synced_bytes"] = .int(synced.fileBytes)
+        report.extras["synced_ratio"] = .number(Double(synced.fileBytes) / Double(plain.fileBytes), decimals: 3)
+        report.extras["synced_objects_bytes"] = synced.objectBytesJSON
         report.extras["ours_objects_bytes"] = ours.objectBytesJSON
         report.extras["baseline_objects_bytes"] = plain.objectBytesJSON
         report.extras["ours_freelist_pages"] = .int(ours.freelistPages)

@@ -93,6 +93,7 @@ enum DeviceCommands {
                     if let detail = held.detail { row["detail"] = detail }
                     return row
                 },
+                "logOps": try replica.loggedCount(),
                 "cursors": try replica.syncCursors().filter { !$0.key.isEmpty }, "cells": settings?.cells ?? [],
                 "central": settings?.central.absoluteString ?? "(not set up)", "lastSyncMillis": settings?.lastSyncMillis ?? 0,
             ]
@@ -106,6 +107,7 @@ enum DeviceCommands {
                 last sync    \(last)
                 conflicts    \(status["conflicts"]!)
                 quarantined  \(status["quarantined"]!)
+                op log       \(status["logOps"]!) operations kept (the rest the central node holds; `fieldsync device compact`)
                 held         \(try replica.heldByCentral().count) changes held by the central node for the office to review
                 clock offset \(replica.clockOffsetMillis()) ms
                 """)

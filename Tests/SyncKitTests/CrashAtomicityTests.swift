@@ -83,7 +83,29 @@ struct CrashAtomicityTests {
         }
     }
 
-    @Test(arguments: faults + [(.afterEntitySave, 7), (.afterLogInsert, 9)])
+    /// A remote batch writes each record once: 10 operations on 5 records are 10 log inserts
+    /// but 5 record saves (a sixth save point is never reached).
+    @Test func aRemoteBatchWritesEachRecordOnce() throws {
+        let (source, clock) = try makeReplica(2)
+        var ids: [EntityID] = []
+        for n in 0..<5 {
+            clock.advance(byMillis: 1)
+            ids.append(try source.write { try $0.insert("items", ["cell": "C1", "name": .text("n\(n)")]) })
+        }
+        for id in ids { try source.write { try $0.increment("items", id, "visits") } }
+        let ops = try source.operations()
+        try withFileReplica { replica, plan, _ in
+            plan.arm(.afterEntitySave, after: 5)
+            let applied = try replica.apply(ops).applied
+            #expect(applied == 10)
+            plan.disarm()
+            #expect(try replica.digest() == source.digest())
+        }
+    }
+
+    // The 5th record save (`afterEntitySave` after 4) is the last of a batch of 10 operations on
+    // 5 records, each record written once; the 10th log insert the last operation's.
+    @Test(arguments: faults + [(.afterEntitySave, 4), (.afterLogInsert, 9)])
     func remoteBatchFailingHalfWayLeavesNoPartialState(point: FaultPoint, hits: Int) throws {
         let (source, clock) = try makeReplica(2)
         var ids: [EntityID] = []

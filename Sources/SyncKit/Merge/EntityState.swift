@@ -22,9 +22,9 @@ struct ResolvedOperation: Sendable {
 ///     state.isVisible   // the existence register's winner is `true`
 struct EntityState: Sendable, Equatable {
     var exists = RegisterState()
-    var registers: [FieldID: RegisterState] = [:]
-    var counters: [FieldID: Int64] = [:]
-    var sets: [FieldID: SetState] = [:]
+    var registers: FieldMap<RegisterState> = [:]
+    var counters: FieldMap<Int64> = [:]
+    var sets: FieldMap<SetState> = [:]
 
     /// The record exists (its existence register's visible value is `true`).
     var isVisible: Bool { exists.winner?.value == .bool(true) }

@@ -4,7 +4,7 @@ extension Engine {
         table.fields.map { StoreLayout.quoted($0.schema.name) }.joined(separator: ", ")
     }
 
-    private func makeRecord(_ table: CollectionTable, id: EntityID, values: [FieldID: Value], state: EntityState?, deleted: Bool) -> Record {
+    private func makeRecord(_ table: CollectionTable, id: EntityID, values: FieldMap<Value>, state: EntityState?, deleted: Bool) -> Record {
         var named: [String: Value] = [:]
         var sets: [String: [Value]] = [:]
         for (fid, field) in table.fields {
@@ -45,7 +45,7 @@ extension Engine {
         let hasSets = table.fields.contains { $0.schema.policy == .set }
         var result: [Record] = []
         while try select.step() {
-            var values: [FieldID: Value] = [:]
+            var values: FieldMap<Value> = [:]
             for (column, field) in table.fields.enumerated() {
                 values[field.id] = select.value(at: Int32(column + 1), as: field.schema.policy == .set ? .text : field.schema.type)
             }

@@ -93,6 +93,66 @@ extension Engine {
         return .applied
     }
 
+    /// Applies a batch of remote operations, each as `applyRemote` would, but record by record:
+    /// a record's operations in the batch are merged into its state in memory and the record is
+    /// written once (its log entries one by one, each insert still the duplicate check). Merging
+    /// is order-free, so grouping changes no result; within a record the batch's order is kept.
+    func applyRemote(batch ops: ArraySlice<Op>, report: inout ApplyReport) throws {
+        struct Pending {
+            var table: CollectionTable
+            var entity: EntityID
+            var loaded: LoadedEntity
+            var state: EntityState
+            var fields: [FieldID]
+        }
+        var pending: [RecordKey: Int] = [:]
+        var records: [Pending] = []
+        for op in ops {
+            if quarantineCount > 0, try isQuarantined(op.id) { report.duplicates += 1; continue }
+            let table: CollectionTable, resolved: ResolvedOperation
+            do {
+                (table, resolved) = try resolve(op)
+            } catch let refusal as Refusal {
+                try quarantine(op, refusal.reason, refusal.detail)
+                report.quarantined += 1
+                continue
+            }
+            let covers = coverCount > 0 ? try self.covers(table, op.entity) : [:]
+            if try isCovered(op.id, in: covers) { report.duplicates += 1; continue }
+            let now = nowMillis
+            if HybridLogicalClock.isBeyondDrift(op.hlc, nowMillis: now, driftMillisMax: options.driftMillisMax) {
+                let ahead = Int64(op.hlc.millis) - Int64(HybridLogicalClock.clampMillis(now))
+                try quarantine(op, .clockDrift, "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)")
+                report.quarantined += 1
+                continue
+            }
+            guard try insertLog(resolved, table: table, entity: op.entity) else { report.duplicates += 1; continue }
+            try fault(.afterLogInsert)
+            let key = RecordKey(collection: table.id, entity: op.entity.rawValue)
+            let index: Int
+            if let known = pending[key] {
+                index = known
+            } else {
+                let loaded = try load(table, op.entity)
+                records.append(Pending(table: table, entity: op.entity, loaded: loaded, state: loaded.state, fields: []))
+                index = records.count - 1
+                pending[key] = index
+            }
+            if covers.isEmpty {
+                try records[index].state.apply(resolved, order: table.headOrder, isApplied: isApplied)
+            } else {
+                try records[index].state.apply(resolved, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
+            }
+            records[index].fields += resolved.items.map(\.field)
+            clock.receive(op.hlc, nowMillis: now)
+            noteRemoteSeq(op.id)
+            report.applied += 1
+        }
+        for record in records {
+            try save(record.table, record.entity, from: record.loaded, to: record.state, fields: record.fields)
+        }
+    }
+
     /// Whether this replica holds an operation with `op`'s id but other content (nil: it holds
     /// none with that id). The central node refuses such a push: a replica that reuses a
     /// sequence number (a restored or copied file, a faulty client) must hear of it.

@@ -13,7 +13,7 @@ struct LoadedEntity {
     enum Location { case none, live, tombstone }
     var location: Location
     var state: EntityState
-    var values: [FieldID: Value]
+    var values: FieldMap<Value>
 }
 
 /// The single owner of a replica's connection: every read and write of the file goes through
@@ -40,6 +40,16 @@ final class Engine {
     /// When set, every local operation written is appended here too, in the form the log reads
     /// back (`CentralAccess.writeLocal` returns them without reading the log).
     var localOpsWritten: [Op]?
+    /// The records the open write transaction has loaded or saved, as they now stand: each is
+    /// read and decoded once per transaction, however many writes touch it (nil outside a write
+    /// transaction). Write-through: the file always holds what this says.
+    var transactionRecords: [RecordKey: LoadedEntity]?
+
+    struct RecordKey: Hashable {
+        let collection: Int64
+        let entity: String
+    }
+
     /// Records touched by the open transaction, reported to observers after commit (appended
     /// per write, grouped once per commit by `changedRecords`).
     var touched: [(collection: String, entity: EntityID)] = []
@@ -185,6 +195,8 @@ final class Engine {
     /// clock, offset, caches) roll back together. The caller calls `committed()` after it.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         let seqBefore = localSeq, clockBefore = clock, offsetBefore = clockOffsetMillis
+        transactionRecords = [:]
+        defer { transactionRecords = nil }
         do {
             return try db.transaction {
                 try refreshIfChangedElsewhere()
@@ -238,6 +250,7 @@ final class Engine {
                 clockOffsetMillis = offsetBefore
                 rng = rngBefore
                 touched.removeSubrange(touchedBefore...)
+                if transactionRecords != nil { transactionRecords = [:] }
                 try reloadRolledBackRows()
             } catch let rollback {
                 throw SavepointError(underlying: rollback)
@@ -292,10 +305,19 @@ final class Engine {
     // MARK: Records
 
     func load(_ table: CollectionTable, _ entity: EntityID) throws -> LoadedEntity {
+        guard transactionRecords != nil else { return try loadFromFile(table, entity) }
+        let key = RecordKey(collection: table.id, entity: entity.rawValue)
+        if let cached = transactionRecords![key] { return cached }
+        let loaded = try loadFromFile(table, entity)
+        transactionRecords![key] = loaded
+        return loaded
+    }
+
+    private func loadFromFile(_ table: CollectionTable, _ entity: EntityID) throws -> LoadedEntity {
         let select = try db.cached(table.selectSQL)
         defer { select.reset() }
         try select.bind(.text(entity.rawValue), at: 1)
-        var values: [FieldID: Value] = [:]
+        var values: FieldMap<Value> = [:]
         if try select.step() {
             for (column, field) in table.fields.enumerated() {
                 let type: FieldType = field.schema.policy == .set ? .text : field.schema.type
@@ -317,7 +339,7 @@ final class Engine {
         return LoadedEntity(location: .none, state: EntityState(), values: [:])
     }
 
-    private func decodeState(_ meta: [UInt8], values: [FieldID: Value], table: CollectionTable) throws -> EntityState {
+    private func decodeState(_ meta: [UInt8], values: FieldMap<Value>, table: CollectionTable) throws -> EntityState {
         let counters = table.fields.filter { $0.schema.policy == .counter }.map(\.id)
         return try codec.decode(meta, winners: values, counterFields: counters)
     }
@@ -327,8 +349,8 @@ final class Engine {
     }
 
     /// The plain-table values a merge state shows.
-    func visibleValues(_ state: EntityState, table: CollectionTable) -> [FieldID: Value] {
-        var values: [FieldID: Value] = [:]
+    func visibleValues(_ state: EntityState, table: CollectionTable) -> FieldMap<Value> {
+        var values: FieldMap<Value> = [:]
         values.reserveCapacity(table.fields.count)
         for (id, _) in table.fields { values[id] = visibleValue(state, field: id, table: table) }
         return values
@@ -350,8 +372,9 @@ final class Engine {
     /// on a live record only their columns, and their conflict status, can change.
     func save(_ table: CollectionTable, _ entity: EntityID, from loaded: LoadedEntity, to state: EntityState, fields: [FieldID]? = nil) throws {
         let meta = try codec.encode(state)
+        var after = LoadedEntity(location: state.isVisible ? .live : .tombstone, state: state, values: loaded.values)
         if state.isVisible, loaded.location == .live {
-            let candidates = fields.map { Array(Set($0.filter { $0 != 0 })).sorted() } ?? table.fields.map(\.id)
+            let candidates = fields.map { Self.sortedUnique($0.filter { $0 != 0 }) } ?? table.fields.map(\.id)
             var changed: [FieldID] = []
             var newValues: [Value] = []
             for field in candidates {
@@ -359,6 +382,7 @@ final class Engine {
                 if value != loaded.values[field] {
                     changed.append(field)
                     newValues.append(value)
+                    after.values[field] = value
                 }
             }
             let update = try db.cached(table.updateSQL(changing: changed))
@@ -370,6 +394,7 @@ final class Engine {
             while try update.step() {}
         } else {
             let values = visibleValues(state, table: table)
+            after.values = values
             if state.isVisible {
                 if loaded.location == .tombstone {
                     try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity.rawValue)])
@@ -384,7 +409,19 @@ final class Engine {
         }
         try updateConflicts(table, entity, before: loaded.state, after: state, fields: fields)
         touched.append((table.schema.name, entity))
+        if transactionRecords != nil { transactionRecords![RecordKey(collection: table.id, entity: entity.rawValue)] = after }
         try fault(.afterEntitySave)
+    }
+
+    /// Ascending, each once (a handful of field numbers: no hashing).
+    static func sortedUnique(_ fields: [FieldID]) -> [FieldID] {
+        var result = fields.sorted()
+        var last: FieldID?
+        result.removeAll { field in
+            defer { last = field }
+            return field == last
+        }
+        return result
     }
 
     /// Keeps `_fs_conflict` in step with the registers whose conflict status changed.
@@ -392,7 +429,7 @@ final class Engine {
         func isConflict(_ state: EntityState, _ field: FieldID) -> Bool {
             field == 0 ? state.exists.isConflict : (state.registers[field]?.isConflict ?? false)
         }
-        let candidates: [FieldID] = fields.map { Array(Set($0 + [0])) }
+        let candidates: [FieldID] = fields.map { Self.sortedUnique($0 + [0]) }
             ?? Array(before.conflictFields().union(after.conflictFields()))
         for field in candidates {
             let was = isConflict(before, field), now = isConflict(after, field)

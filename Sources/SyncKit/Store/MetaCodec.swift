@@ -41,11 +41,11 @@ struct MetaCodec {
         refs.clocks.reserveCapacity(4)
         // Heads first, so a ref shared by a head and a tag keeps the head's clock (tags need none).
         for head in state.exists.heads { _ = refs.index(head.op, head.hlc) }
-        let registerFields = state.registers.keys.sorted().filter { !(state.registers[$0]!.heads.isEmpty && state.registers[$0]!.supersededPending.isEmpty) }
-        for field in registerFields { for head in state.registers[field]!.heads { _ = refs.index(head.op, head.hlc) } }
-        let setFields = state.sets.keys.sorted().filter { !(state.sets[$0]!.elements.isEmpty && state.sets[$0]!.removedPending.isEmpty) }
-        for field in setFields {
-            let set = state.sets[field]!
+        // FieldMaps iterate in field order: no sorting, no lookups.
+        let registers = state.registers.filter { !($0.value.heads.isEmpty && $0.value.supersededPending.isEmpty) }
+        for (_, register) in registers { for head in register.heads { _ = refs.index(head.op, head.hlc) } }
+        let sets = state.sets.filter { !($0.value.elements.isEmpty && $0.value.removedPending.isEmpty) }
+        for (_, set) in sets {
             for element in set.visible { for tag in set.elements[element]! { _ = refs.index(tag, .zero) } }
         }
 
@@ -58,14 +58,13 @@ struct MetaCodec {
             writer.writeFixed64(hlc.rawValue)
         }
         try encode(state.exists, elideWinner: false, refs: refs, into: &writer)
-        writer.writeVarint(UInt64(registerFields.count))
-        for field in registerFields {
+        writer.writeVarint(UInt64(registers.count))
+        for (field, register) in registers {
             writer.writeVarint(UInt64(field))
-            try encode(state.registers[field]!, elideWinner: true, refs: refs, into: &writer)
+            try encode(register, elideWinner: true, refs: refs, into: &writer)
         }
-        writer.writeVarint(UInt64(setFields.count))
-        for field in setFields {
-            let set = state.sets[field]!
+        writer.writeVarint(UInt64(sets.count))
+        for (field, set) in sets {
             writer.writeVarint(UInt64(field))
             let elements = set.visible
             writer.writeVarint(UInt64(elements.count))
@@ -100,7 +99,7 @@ struct MetaCodec {
 
     /// Decodes metadata; `winners` supplies each register field's visible value (the plain
     /// column, or the tombstone's values), and counters come from there too.
-    func decode(_ bytes: [UInt8], winners: [FieldID: Value], counterFields: [FieldID]) throws -> EntityState {
+    func decode(_ bytes: [UInt8], winners: FieldMap<Value>, counterFields: [FieldID]) throws -> EntityState {
         var reader = ByteReader(bytes)
         let version = try reader.readByte()
         guard version == Self.version else {
@@ -169,7 +168,7 @@ struct MetaCodec {
 
     // MARK: Tombstone values
 
-    static func encodeValues(_ values: [FieldID: Value]) -> [UInt8] {
+    static func encodeValues(_ values: FieldMap<Value>) -> [UInt8] {
         var writer = ByteWriter()
         let present = values.keys.sorted().filter { !values[$0]!.isNull }
         writer.writeVarint(UInt64(present.count))
@@ -180,9 +179,9 @@ struct MetaCodec {
         return writer.bytes
     }
 
-    static func decodeValues(_ bytes: [UInt8]) throws -> [FieldID: Value] {
+    static func decodeValues(_ bytes: [UInt8]) throws -> FieldMap<Value> {
         var reader = ByteReader(bytes)
-        var values: [FieldID: Value] = [:]
+        var values: FieldMap<Value> = [:]
         for _ in 0..<(try reader.readCount(limit: countMax)) {
             let field = FieldID(try reader.readVarint())
             values[field] = try reader.readValue()

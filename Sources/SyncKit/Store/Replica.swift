@@ -70,7 +70,7 @@ public final class Replica: @unchecked Sendable {
                     try engine.setState(Engine.unorderedRemoteKey, 1)
                 }
                 var part = ApplyReport()
-                for op in slice { try engine.applyRemote(op, report: &part) }
+                try engine.applyRemote(batch: slice, report: &part)
                 return part
             })
             start += chunk
@@ -159,6 +159,11 @@ public final class Replica: @unchecked Sendable {
                 try engine.db.cached("INSERT OR REPLACE INTO _fs_state(key, value) VALUES ('acked_seq', ?)").run([.int(Int64(seq))])
             }
         }
+    }
+
+    /// Operations in the log (compaction drops those the central node holds).
+    public func loggedCount() throws -> Int {
+        try lock.withLock { Int(try engine.db.scalar("SELECT count(*) FROM _fs_op")?.int ?? 0) }
     }
 
     /// Every operation in the log (local and remote), by replica and sequence.

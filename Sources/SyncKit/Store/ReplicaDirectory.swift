@@ -3,6 +3,9 @@
 final class ReplicaDirectory {
     private var indexByID: [ReplicaID: Int64] = [:]
     private var idByIndex: [Int64: ReplicaID] = [:]
+    /// The last id looked up and its number: a record's metadata names one or two replicas
+    /// again and again, and this spares hashing a 16-byte id each time.
+    private var recent: (id: ReplicaID, index: Int64)?
     private let db: Connection
 
     init(db: Connection) throws {
@@ -16,7 +19,11 @@ final class ReplicaDirectory {
 
     /// The local number of a replica, if it is known.
     func existingIndex(of id: ReplicaID) throws -> Int64? {
-        if let index = indexByID[id] { return index }
+        if let recent, recent.id == id { return recent.index }
+        if let index = indexByID[id] {
+            recent = (id, index)
+            return index
+        }
         guard let index = try db.scalar("SELECT idx FROM _fs_replica WHERE id = ?", [.blob(id.bytes)])?.int else { return nil }
         remember(id, index)
         return index
@@ -33,7 +40,11 @@ final class ReplicaDirectory {
     }
 
     func replica(at index: Int64) throws -> ReplicaID {
-        if let id = idByIndex[index] { return id }
+        if let recent, recent.index == index { return recent.id }
+        if let id = idByIndex[index] {
+            recent = (id, index)
+            return id
+        }
         guard let bytes = try db.scalar("SELECT id FROM _fs_replica WHERE idx = ?", [.int(index)])?.blob else {
             throw SyncError(.corrupt, "stored data names unknown replica number \(index)")
         }
@@ -61,5 +72,6 @@ final class ReplicaDirectory {
         }
         indexByID = byID
         idByIndex = byIndex
+        recent = nil
     }
 }

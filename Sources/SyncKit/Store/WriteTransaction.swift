@@ -61,10 +61,14 @@ public final class WriteTransaction {
         let (table, loaded) = try existing(collection, id)
         let fid = try engine.field(table, field, policy: "set")
         let checked = try engine.checkValue(element, for: table.field(fid)!, collection: collection, allowNull: false)
-        try engine.writeLocal(table, id, loaded: loaded, items: [
-            .init(field: 0, change: .set(.bool(true), prev: loaded.state.exists.headIDs)),
-            .init(field: fid, change: .add(checked)),
-        ])
+        var items: [ResolvedOperation.Item] = [.init(field: 0, change: .set(.bool(true), prev: loaded.state.exists.headIDs))]
+        // Adding an element already present replaces the tags seen here with this add's own (a
+        // remove of them in the same operation): the element stays present everywhere exactly as
+        // with the tags kept (add-wins: a concurrent remove saw none of this add's tag), but its
+        // tags no longer pile up, one per add, for as long as the record lives.
+        if let seen = loaded.state.sets[fid]?.elements[checked], !seen.isEmpty { items.append(.init(field: fid, change: .remove(checked, tags: seen))) }
+        items.append(.init(field: fid, change: .add(checked)))
+        try engine.writeLocal(table, id, loaded: loaded, items: items)
     }
 
     /// Removes an element from a set field: the adds seen here are removed; a concurrent add

@@ -98,7 +98,7 @@ extension Replica {
                     try engine.db.cached("DELETE FROM _fs_bootstrap WHERE cell = ?").run([.text(cell)])
                 }
             }
-            for op in response.ops { try engine.applyRemote(op, report: &report) }
+            try engine.applyRemote(batch: response.ops[...], report: &report)
             try engine.db.execute("DELETE FROM _fs_cursor")
             let resync = Set(response.resync)
             for (cell, cseq) in response.cursors where !resync.contains(cell) {
@@ -213,6 +213,7 @@ extension Engine {
             let leaving = doomed.filter { !pending.contains("\(table.id)/\($0)") }
             guard !leaving.isEmpty else { continue }
             for entity in leaving {
+                transactionRecords?[RecordKey(collection: table.id, entity: entity)] = nil
                 try db.cached(table.deleteSQL).run([.text(entity)])
                 try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
                 try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
