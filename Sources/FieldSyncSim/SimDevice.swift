@@ -56,7 +56,7 @@ final class SimDevice {
 
     private static func open(path: String, replicaID: ReplicaID, clock: ManualClock, crash: FaultSwitch, index: Int) throws -> FieldStore {
         var options = ReplicaOptions()
-        // Compaction after each reply: never, in tiny steps, or as shipped.
+        // Compaction at the end of a sync: never, in tiny steps, or as shipped.
         options.compactOpsPerSyncMax = [0, 3, 50, 10_000][index % 4]
         options.clock = clock
         options.replicaID = replicaID

@@ -29,7 +29,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var enrollments = 0
     public var revocations = 0
     /// Explicit compactions of a device's op log, and the operations they dropped (devices
-    /// also compact after every reply they take, uncounted here).
+    /// also compact at the end of every sync, uncounted here).
     public var compactions = 0
     public var opsCompacted = 0
     public var healRounds = 0

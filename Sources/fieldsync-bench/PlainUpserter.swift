@@ -31,6 +31,7 @@ final class PlainUpserter {
         var mask: UInt64 = 0
         var values: [(column: Int, value: Value)] = []
         var added: [Int: [String]] = [:]
+        var removed = Set<Int>()
         values.reserveCapacity(op.assignments.count)
         for assignment in op.assignments {
             if assignment.field == Assignment.existenceField {
@@ -45,11 +46,13 @@ final class PlainUpserter {
             case .set(let value, _): values.append((column, value))
             case .increment(let delta): values.append((column, .int(delta)))
             case .add(let element): added[column, default: []].append(element.text ?? element.description)
-            case .remove: values.append((column, .null))
+            case .remove: removed.insert(column)
             }
         }
-        // A new record's set elements come as one add each: they fill one JSON array.
+        // A new record's set elements come as one add each: they fill one JSON array. (A re-add
+        // removes the element's old tags in the same operation: the add decides the column.)
         for (column, elements) in added { values.append((column, .text(PlainJSON.array(elements)))) }
+        for column in removed where added[column] == nil { values.append((column, .null)) }
         values.sort { $0.column < $1.column }
         try baseline.run(try statement(for: mask), [.text(op.entity.rawValue)] + values.map(\.value))
     }

@@ -102,7 +102,9 @@ struct ConvergencePropertyTests {
         try replica.records(collection, limit: Int.max).map(\.id)
     }
 
-    static func randomAction(replica: Replica, clock: ManualClock, others: [Replica], scenario: Scenario, rng: inout SplitMix64) throws {
+    /// One random local action; with `peers`, sometimes a partial sync from another replica.
+    static func randomAction(replica: Replica, clock: ManualClock, others: [Replica], scenario: Scenario, peers: Bool = true,
+                             rng: inout SplitMix64) throws {
         // Time moves on, now and then backwards.
         clock.advance(byMillis: Int64.random(in: -2_000...5_000, using: &rng))
         let items = try knownIDs(replica, "items")
@@ -157,6 +159,7 @@ struct ConvergencePropertyTests {
                       let pick = conflict.candidates.randomElement(using: &rng) else { return }
                 try replica.write { try $0.resolve(conflict.collection, conflict.entity, conflict.field, pick: pick.op) }
             default:
+                guard peers else { return }
                 // Partial sync: a random, shuffled, duplicated subset of another replica's log.
                 let source = others.randomElement(using: &rng)!
                 guard source !== replica else { return }

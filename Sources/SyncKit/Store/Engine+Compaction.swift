@@ -104,7 +104,7 @@ extension Engine {
 extension Replica {
     /// Drops from the op log the operations this device will not need again (Design.md
     /// section 4, "Compaction"), at most about `opsMax` per replica in one transaction; call it
-    /// again while `more` says so. A sync does this on its own after every reply it takes
+    /// again while `more` says so. A sync does this on its own once it has caught up
     /// (`ReplicaOptions.compactOpsPerSyncMax`); `fieldsync device compact` does it whole.
     @discardableResult
     public func compact(opsMax: Int = 100_000) throws -> CompactionReport {

@@ -107,6 +107,11 @@ extension Engine {
         }
         var pending: [RecordKey: Int] = [:]
         var records: [Pending] = []
+        // The batch holds each record once itself: the last record would only be copied for
+        // nothing (and is stale after it).
+        let remembering = inWriteTransaction
+        (inWriteTransaction, lastRecord) = (false, nil)
+        defer { inWriteTransaction = remembering }
         for op in ops {
             if quarantineCount > 0, try isQuarantined(op.id) { report.duplicates += 1; continue }
             let table: CollectionTable, resolved: ResolvedOperation

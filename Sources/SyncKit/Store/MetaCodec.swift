@@ -116,7 +116,9 @@ struct MetaCodec {
         }
         var state = EntityState()
         state.exists = try decodeRegister(&reader, refs: refs, winner: nil)
-        for _ in 0..<(try reader.readCount(limit: Self.countMax)) {
+        let registerCount = try reader.readCount(limit: Self.countMax)
+        state.registers.reserveCapacity(registerCount)
+        for _ in 0..<registerCount {
             let field = FieldID(try reader.readVarint())
             state.registers[field] = try decodeRegister(&reader, refs: refs, winner: winners[field] ?? .null)
         }

@@ -16,7 +16,7 @@ public struct ReplicaOptions: Sendable {
     /// A remote batch is applied in transactions of at most this many operations, so a huge
     /// batch never holds the write lock for long.
     public var applyChunkOpsMax = 2_000
-    /// After taking each reply of a sync, the op log is compacted, looking at about this many
+    /// At the end of a sync (caught up, everything sent acknowledged), the op log is compacted, looking at about this many
     /// operations per replica (0: never on its own; `Replica.compact()` still does it).
     public var compactOpsPerSyncMax = 10_000
     /// Limits on values and operations.

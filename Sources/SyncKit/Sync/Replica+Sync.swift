@@ -112,8 +112,11 @@ extension Replica {
             let caughtUp = try request.pullOpsMax > 0 && !response.more && response.resync.isEmpty
                 && (try engine.db.scalar("SELECT count(*) FROM _fs_bootstrap")?.int ?? 0) == 0
             try engine.setState(Engine.caughtUpKey, caughtUp ? 1 : 0)
-            // What the central node now holds need not stay in the log (bounded work per reply).
-            if engine.options.compactOpsPerSyncMax > 0 { _ = try engine.compact(opsMax: engine.options.compactOpsPerSyncMax) }
+            // Once caught up (the end of a sync), what the central node now holds need not stay in
+            // the log (bounded work). Not part way: while a long outbox is being pushed, every
+            // reply would look again at everything still unsent (it halved `push_http`).
+            let allSent = try engine.state("acked_seq") ?? 0 >= Int64(engine.localSeq)
+            if caughtUp && allSent && engine.options.compactOpsPerSyncMax > 0 { _ = try engine.compact(opsMax: engine.options.compactOpsPerSyncMax) }
             return report
         }
     }
@@ -213,7 +216,7 @@ extension Engine {
             let leaving = doomed.filter { !pending.contains("\(table.id)/\($0)") }
             guard !leaving.isEmpty else { continue }
             for entity in leaving {
-                transactionRecords?[RecordKey(collection: table.id, entity: entity)] = nil
+                if lastRecord?.key == RecordKey(collection: table.id, entity: entity) { lastRecord = nil }
                 try db.cached(table.deleteSQL).run([.text(entity)])
                 try db.cached("DELETE FROM _fs_tombstone WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
                 try db.cached("DELETE FROM _fs_conflict WHERE collection = ? AND entity = ?").run([.int(table.id), .text(entity)])
