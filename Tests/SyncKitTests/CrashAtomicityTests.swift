@@ -83,9 +83,8 @@ struct CrashAtomicityTests {
         }
     }
 
-    /// A remote batch writes each record once: 10 operations on 5 records are 10 log inserts
-    /// but 5 record saves (a sixth save point is never reached).
-    @Test func aRemoteBatchWritesEachRecordOnce() throws {
+    /// A replica that created 5 records and then counted a visit on each: 10 operations.
+    static func fiveRecordsWrittenTwice() throws -> (Replica, [Op]) {
         let (source, clock) = try makeReplica(2)
         var ids: [EntityID] = []
         for n in 0..<5 {
@@ -93,7 +92,13 @@ struct CrashAtomicityTests {
             ids.append(try source.write { try $0.insert("items", ["cell": "C1", "name": .text("n\(n)")]) })
         }
         for id in ids { try source.write { try $0.increment("items", id, "visits") } }
-        let ops = try source.operations()
+        return (source, try source.operations())
+    }
+
+    /// A remote batch writes each record once: 10 operations on 5 records are 10 log inserts
+    /// but 5 record saves (a sixth save point is never reached).
+    @Test func aRemoteBatchWritesEachRecordOnce() throws {
+        let (source, ops) = try Self.fiveRecordsWrittenTwice()
         try withFileReplica { replica, plan, _ in
             plan.arm(.afterEntitySave, after: 5)
             let applied = try replica.apply(ops).applied
@@ -107,14 +112,7 @@ struct CrashAtomicityTests {
     // 5 records, each record written once; the 10th log insert the last operation's.
     @Test(arguments: faults + [(.afterEntitySave, 4), (.afterLogInsert, 9)])
     func remoteBatchFailingHalfWayLeavesNoPartialState(point: FaultPoint, hits: Int) throws {
-        let (source, clock) = try makeReplica(2)
-        var ids: [EntityID] = []
-        for n in 0..<5 {
-            clock.advance(byMillis: 1)
-            ids.append(try source.write { try $0.insert("items", ["cell": "C1", "name": .text("n\(n)")]) })
-        }
-        for id in ids { try source.write { try $0.increment("items", id, "visits") } }
-        let ops = try source.operations()
+        let (source, ops) = try Self.fiveRecordsWrittenTwice()
         try withFileReplica { replica, plan, _ in
             try replica.write { try $0.insert("items", ["cell": "C9", "name": "local"]) }
             let before = try Observed(replica)

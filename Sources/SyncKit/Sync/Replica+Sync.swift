@@ -108,10 +108,17 @@ extension Replica {
             // latter come back whole from cursor 0.
             try engine.evict(keepingCells: Set(response.cells).subtracting(resync))
             // The newest central time taken, so that a bundle carried late is known to be older.
-            if response.serverTimeMillis > (try engine.state("server_millis") ?? .min) { try engine.setState("server_millis", response.serverTimeMillis) }
-            let caughtUp = try request.pullOpsMax > 0 && !response.more && response.resync.isEmpty
-                && (try engine.db.scalar("SELECT count(*) FROM _fs_bootstrap")?.int ?? 0) == 0
-            try engine.setState(Engine.caughtUpKey, caughtUp ? 1 : 0)
+            let newest = try engine.state("server_millis") ?? .min
+            if response.serverTimeMillis > newest { try engine.setState("server_millis", response.serverTimeMillis) }
+            // Whether the device is now caught up (compaction's rule for other replicas'
+            // operations, section 4). A reply older than one already taken (a bundle carried
+            // late) says nothing about where the device stands now: the flag stays as it was.
+            if response.serverTimeMillis >= newest {
+                let caughtUp = try request.pullOpsMax > 0 && !response.more && response.resync.isEmpty
+                    && (try engine.db.scalar("SELECT count(*) FROM _fs_bootstrap")?.int ?? 0) == 0
+                try engine.setState(Engine.caughtUpKey, caughtUp ? 1 : 0)
+            }
+            let caughtUp = try engine.state(Engine.caughtUpKey) == 1
             // Once caught up (the end of a sync), what the central node now holds need not stay in
             // the log (bounded work). Not part way: while a long outbox is being pushed, every
             // reply would look again at everything still unsent (it halved `push_http`).
