@@ -111,6 +111,31 @@ struct CompactionTests {
         #expect(try device.digest() == author.digest())
     }
 
+    /// A reply older than one already taken (a bundle carried late) does not make a device that
+    /// is part way through its log count as caught up: others' operations stay.
+    @Test func aLateReplyDoesNotMakeTheDeviceCaughtUp() throws {
+        let (author, clock) = try makeReplica(1)
+        let (device, _) = try makeReplica(2, clock: clock)
+        let id = try author.write { try $0.insert("items", ["cell": "C1", "name": "a", "status": "open"]) }
+        try author.write { try $0.update("items", id, ["name": "b"]) }
+        let ops = try author.operations()
+        func reply(_ page: [Op], serverMillis: Int64, more: Bool, cursor: UInt64) -> SyncResponse {
+            SyncResponse(serverTimeMillis: serverMillis, acceptedThroughSeq: 0, held: [], ops: page, cursors: ["C1": cursor], more: more, cells: ["C1"])
+        }
+        var request = try device.nextSyncRequest(pullOpsMax: 5)
+        try device.ingest(reply([ops[0]], serverMillis: testEpochMillis + 60_000, more: true, cursor: 1), for: request)
+        // The late one says "no more" as of its (older) time; the device is still part way.
+        request = try device.nextSyncRequest(pullOpsMax: 5)
+        try device.ingest(reply([], serverMillis: testEpochMillis, more: false, cursor: 1), for: request)
+        try device.compact()
+        #expect(try Self.logged(device) == [ops[0].id])
+        // The newest reply that leaves nothing more to pull: now it is caught up, and compacts.
+        request = try device.nextSyncRequest(pullOpsMax: 5)
+        try device.ingest(reply([ops[1]], serverMillis: testEpochMillis + 120_000, more: false, cursor: 2), for: request)
+        #expect(try Self.logged(device).isEmpty)
+        #expect(try device.digest() == author.digest())
+    }
+
     @Test func aReplicaThatTookPeersOperationsCompactsOnlyItsOwn() throws {
         let (author, clock) = try makeReplica(1)
         let (device, _) = try makeReplica(2, clock: clock)
