@@ -51,8 +51,11 @@ enum DeviceCommands {
         }
     }
 
+    /// The bytes of a database file and its write-ahead log (where recent writes still are).
     static func fileBytes(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        [path, path + "-wal"].reduce(0) { sum, file in
+            sum + (((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue ?? 0)
+        }
     }
 
     static func open(_ path: String) throws -> Replica {

@@ -32,7 +32,7 @@ extension Engine {
     func compact(opsMax: Int) throws -> CompactionReport {
         precondition(db.isInTransaction, "compaction runs inside a write transaction")
         if try db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'central_log'") != nil {
-            throw SyncError(.invalidInput, "this is a central node's file: its log is the district's history, served to devices, and is never compacted")
+            throw SyncError(.invalidInput, "this is a central node's file: its log is the district's history, served to devices, and is never compacted. Compact a device's file (--db DEVICE.db)")
         }
         let local = StoreLayout.localReplicaIndex
         let acked = try state("acked_seq") ?? 0
