@@ -64,33 +64,50 @@ extension Engine {
     }
 
     private func applyRemote(_ op: Op, enforceDrift: Bool, loaded: LoadedEntity?) throws -> RemoteOutcome {
-        if quarantineCount > 0, try isQuarantined(op.id) { return .duplicate }
-        let table: CollectionTable, resolved: ResolvedOperation
-        do {
-            (table, resolved) = try resolve(op)
-        } catch let refusal as Refusal {
-            try quarantine(op, refusal.reason, refusal.detail)
-            return .quarantined(refusal.reason, detail: refusal.detail)
-        }
-        if coverCount > 0, try isCovered(op.id, in: try covers(table, op.entity)) {
-            return .duplicate   // reflected by the snapshot this record was installed from
-        }
-        let now = nowMillis
-        if enforceDrift {
-            if HybridLogicalClock.isBeyondDrift(op.hlc, nowMillis: now, driftMillisMax: options.driftMillisMax) {
-                // Against the clamped physical time: `now` may be far out of range (a device
-                // clock offset from a damaged reply), and the difference must not overflow.
-                let ahead = Int64(op.hlc.millis) - Int64(HybridLogicalClock.clampMillis(now))
-                let detail = "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)"
-                try quarantine(op, .clockDrift, detail)
-                return .quarantined(.clockDrift, detail: detail)
-            }
+        let table: CollectionTable, resolved: ResolvedOperation, now: Int64
+        switch try admit(op, enforceDrift: enforceDrift) {
+        case .settled(let outcome): return outcome
+        case .ready(let t, let r, _, let n): (table, resolved, now) = (t, r, n)
         }
         // A duplicate changes nothing, not even the clock.
         guard try merge(resolved, table: table, entity: op.entity, loaded: loaded) else { return .duplicate }
         if enforceDrift { clock.receive(op.hlc, nowMillis: now) }
         noteRemoteSeq(op.id)
         return .applied
+    }
+
+    /// What the checks before merging decided about a remote operation.
+    private enum Admission {
+        /// To merge: its table, its resolved form, its record's covers, and the time judged at.
+        case ready(CollectionTable, ResolvedOperation, covers: [Int64: UInt64], now: Int64)
+        /// Nothing to merge: a duplicate, or held in quarantine (already written there).
+        case settled(RemoteOutcome)
+    }
+
+    /// The checks every remote operation passes before it merges, in this order: already in
+    /// quarantine (a duplicate), against the schema and limits (else quarantined), covered by a
+    /// snapshot or compaction (a duplicate), within the clock drift bound (else quarantined).
+    private func admit(_ op: Op, enforceDrift: Bool) throws -> Admission {
+        if quarantineCount > 0, try isQuarantined(op.id) { return .settled(.duplicate) }
+        let table: CollectionTable, resolved: ResolvedOperation
+        do {
+            (table, resolved) = try resolve(op)
+        } catch let refusal as Refusal {
+            try quarantine(op, refusal.reason, refusal.detail)
+            return .settled(.quarantined(refusal.reason, detail: refusal.detail))
+        }
+        let covers = coverCount > 0 ? try self.covers(table, op.entity) : [:]
+        if try isCovered(op.id, in: covers) { return .settled(.duplicate) }
+        let now = nowMillis
+        if enforceDrift, HybridLogicalClock.isBeyondDrift(op.hlc, nowMillis: now, driftMillisMax: options.driftMillisMax) {
+            // Against the clamped physical time: `now` may be far out of range (a device clock
+            // offset from a damaged reply), and the difference must not overflow.
+            let ahead = Int64(op.hlc.millis) - Int64(HybridLogicalClock.clampMillis(now))
+            let detail = "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)"
+            try quarantine(op, .clockDrift, detail)
+            return .settled(.quarantined(.clockDrift, detail: detail))
+        }
+        return .ready(table, resolved, covers: covers, now: now)
     }
 
     /// Applies a batch of remote operations, each as `applyRemote` would, but record by record:
@@ -113,25 +130,14 @@ extension Engine {
         (inWriteTransaction, lastRecord) = (false, nil)
         defer { inWriteTransaction = remembering }
         for op in ops {
-            if quarantineCount > 0, try isQuarantined(op.id) { report.duplicates += 1; continue }
-            let table: CollectionTable, resolved: ResolvedOperation
-            do {
-                (table, resolved) = try resolve(op)
-            } catch let refusal as Refusal {
-                try quarantine(op, refusal.reason, refusal.detail)
-                report.quarantined += 1
-                continue
+            let table: CollectionTable, resolved: ResolvedOperation, covers: [Int64: UInt64], now: Int64
+            switch try admit(op, enforceDrift: true) {
+            case .settled(.duplicate): report.duplicates += 1; continue
+            case .settled(.quarantined): report.quarantined += 1; continue
+            case .settled(.applied): preconditionFailure("admission never applies")
+            case .ready(let t, let r, let c, let n): (table, resolved, covers, now) = (t, r, c, n)
             }
-            let covers = coverCount > 0 ? try self.covers(table, op.entity) : [:]
-            if try isCovered(op.id, in: covers) { report.duplicates += 1; continue }
-            let now = nowMillis
-            if HybridLogicalClock.isBeyondDrift(op.hlc, nowMillis: now, driftMillisMax: options.driftMillisMax) {
-                let ahead = Int64(op.hlc.millis) - Int64(HybridLogicalClock.clampMillis(now))
-                try quarantine(op, .clockDrift, "stamped \(ahead / 1000) s ahead of this device's clock (bound \(options.driftMillisMax / 1000) s)")
-                report.quarantined += 1
-                continue
-            }
-            guard try insertLog(resolved, table: table, entity: op.entity) else { report.duplicates += 1; continue }
+        guard try insertLog(resolved, table: table, entity: op.entity) else { report.duplicates += 1; continue }
             try fault(.afterLogInsert)
             let key = RecordKey(collection: table.id, entity: op.entity.rawValue)
             let index: Int
@@ -143,11 +149,7 @@ extension Engine {
                 index = records.count - 1
                 pending[key] = index
             }
-            if covers.isEmpty {
-                try records[index].state.apply(resolved, order: table.headOrder, isApplied: isApplied)
-            } else {
-                try records[index].state.apply(resolved, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
-            }
+            try apply(resolved, to: &records[index].state, table: table, covers: covers)
             records[index].fields += resolved.items.map(\.field)
             clock.receive(op.hlc, nowMillis: now)
             noteRemoteSeq(op.id)

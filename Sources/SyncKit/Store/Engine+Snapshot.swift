@@ -160,7 +160,7 @@ extension Engine {
                                            hlc: HLCTimestamp(rawValue: UInt64(bitPattern: own.int64(at: 1))),
                                            items: try codec.decodeBody(own.bytes(at: 2)))
                 guard try !isCovered(op.id, in: covers) else { continue }
-                try state.apply(op, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
+                try apply(op, to: &state, table: table, covers: covers)
             }
         }
         try save(table, record.entity, from: loaded, to: state)

@@ -465,13 +465,19 @@ final class Engine {
         try fault(.afterLogInsert)
         let before = try loaded ?? load(table, entity)
         var state = before.state
+        try apply(op, to: &state, table: table, covers: covers)
+        try save(table, entity, from: before, to: state, fields: op.items.map(\.field))
+        return true
+    }
+
+    /// Merges one resolved operation into a record's state: an id the record's covers name (a
+    /// snapshot's or compaction's) counts as applied, as one in the log does.
+    func apply(_ op: ResolvedOperation, to state: inout EntityState, table: CollectionTable, covers: [Int64: UInt64]) throws {
         if covers.isEmpty {
             try state.apply(op, order: table.headOrder, isApplied: isApplied)
         } else {
             try state.apply(op, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
         }
-        try save(table, entity, from: before, to: state, fields: op.items.map(\.field))
-        return true
     }
 
     /// The next local operation id and clock reading.
