@@ -1,7 +1,7 @@
 # FieldSync: `make demo` and `make test` do everything on a fresh Debian machine.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev openssl curl
+DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev libargon2-dev openssl curl
 CONFIG ?= debug
 
 .PHONY: all deps build release test demo bench bench-district sim soak fuzz clean

@@ -40,10 +40,17 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
-        // The hub: HTTP server, auth, scopes, central store, review queue, district data.
+        // Debian's libargon2: operators' passwords stored as Argon2id hashes (central node only).
+        .systemLibrary(
+            name: "CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
+        // The hub: HTTP server, auth, scopes, central store, review queue, district data, the
+        // operators' console and its admin API.
         .target(
             name: "CentralNode",
-            dependencies: ["SyncKit", "FieldKit", "CMicroHTTPD", "CMicroHTTPDShim", "CQREncode"],
+            dependencies: ["SyncKit", "FieldKit", "CMicroHTTPD", "CMicroHTTPDShim", "CQREncode", "CArgon2"],
             swiftSettings: strict
         ),
         // The deterministic simulator (Design.md, "Simulation"): a hub and devices, faults, crashes, clocks.

@@ -43,6 +43,9 @@ struct Arguments {
         return options[name]
     }
 
+    /// An option's value without marking it used (to choose how a command runs before it runs).
+    func peek(_ name: String) -> String? { options[name] }
+
     mutating func required(_ name: String, _ what: String) throws -> String {
         guard let value = value(name) else { throw UsageError("missing --\(name) \(what)") }
         return value

@@ -38,6 +38,14 @@ enum CentralCommands {
           review dismiss ID                      a duplicate pair are two different households
           review release OPID | review discard OPID              a held operation: write it again
                                                  with the node's clock, or drop it
+          operator add|list|disable|enable|reset|role   the operators of the web console (see
+                                                 `central operator --help`)
+
+        Against a running node instead of the file: add --url URL --operator NAME (or set
+        FIELDSYNC_URL and FIELDSYNC_OPERATOR; the password comes from FIELDSYNC_PASSWORD or is asked
+        for) to devices, enroll, revoke, cells, review, audit, stats, import-csv and export-csv.
+        The node checks the operator's role and audits the action under the operator's name.
+        The console itself is at URL/console/.
         """
 
     static func run(_ words: [String]) async throws {
@@ -47,6 +55,9 @@ enum CentralCommands {
         let path = args.value("db") ?? "central.db"
         let json = args.flag("json")
         let actor = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        if var remote = try RemoteCentral.selected(command, &args) {
+            return try remote.run(command, &args, json: json)
+        }
         switch command {
         case "init":
             try args.checkAllUsed()
@@ -116,6 +127,8 @@ enum CentralCommands {
             json ? Output.json(["device": device, "cells": cells.sorted()]) : Output.line("\(device) now serves \(cells.sorted().joined(separator: ", "))")
         case "bundle":
             try bundle(&args, path: path, actor: actor, json: json)
+        case "operator":
+            try OperatorCommands.run(&args, path: path, actor: actor, json: json)
         case "review":
             try review(&args, path: path, actor: actor, json: json)
         case _ where CentralDataCommands.commands.contains(command):
@@ -206,7 +219,7 @@ enum CentralCommands {
         return text.isEmpty ? .null : try RecordCommands.parse(text, field.type, "\(parts[0]).\(parts[2])")
     }
 
-    private static func render(_ item: Hub.ReviewItem) -> [String: Any] {
+    static func render(_ item: Hub.ReviewItem) -> [String: Any] {
         var result: [String: Any] = ["id": item.id, "kind": item.kind.rawValue, "summary": item.summary]
         if let cell = item.cell { result["cell"] = cell }
         if let conflict = item.conflict {
@@ -273,7 +286,7 @@ enum CentralCommands {
             }
         }
         configuration.libraryMessageHandler = { message in Output.log("http", ["message": message]) }
-        let service = HubService(hub: hub) { message in Output.log("sync", ["message": message]) }
+        let service = HubService(hub: hub, secureCookies: cert != nil) { message in Output.log("sync", ["message": message]) }
         let signals = ShutdownSignal()
         let server = try HTTPServer.start(configuration, router: service.router)
         let scheme = cert == nil ? "http" : "https"

@@ -45,7 +45,9 @@ public final class Hub: Sendable {
     public static func open(path: String, schema: Schema, options: ReplicaOptions = ReplicaOptions(), limits: HubLimits = HubLimits()) throws -> Hub {
         let replica = try Replica.open(path: path, schema: schema, options: options)
         try replica.withConnection { try $0.execute(HubStore.createTables) }
-        return Hub(replica: replica, limits: limits)
+        let hub = Hub(replica: replica, limits: limits)
+        if hub.holdsFieldModel { try replica.withConnection { try $0.execute(HubStore.createConsoleIndexes) } }
+        return hub
     }
 
     /// What the writer has committed so far: batches, pushes, the largest batch, pushes turned away.

@@ -32,6 +32,25 @@ struct HubStore {
         CREATE INDEX IF NOT EXISTS central_op_record ON _fs_op(collection, entity);
         CREATE TABLE IF NOT EXISTS central_audit(
             id INTEGER PRIMARY KEY, at_millis INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS central_audit_actor ON central_audit(actor, id);
+        CREATE INDEX IF NOT EXISTS central_audit_action ON central_audit(action, id);
+        -- Operators of the console and the admin API: Argon2id hashes in libargon2's encoded form.
+        CREATE TABLE IF NOT EXISTS central_operator(
+            name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0, created_millis INTEGER NOT NULL, password_changed_millis INTEGER NOT NULL) WITHOUT ROWID;
+        """
+
+    /// Indexes of the console's searches and lists, on FieldKit's collections (a node that holds
+    /// them): households by matching name key, phone and doorplate; doorplates by code; tasks by
+    /// target; review items by status and cell; operations by clock (operations per day).
+    static let createConsoleIndexes = """
+        CREATE INDEX IF NOT EXISTS central_households_name ON households(head_name_key);
+        CREATE INDEX IF NOT EXISTS central_households_phone ON households(phone);
+        CREATE INDEX IF NOT EXISTS central_households_doorplate ON households(doorplate);
+        CREATE INDEX IF NOT EXISTS central_doorplates_code ON doorplates(code);
+        CREATE INDEX IF NOT EXISTS central_tasks_target ON tasks(target);
+        CREATE INDEX IF NOT EXISTS central_review_items_status ON review_items(status, cell);
+        CREATE INDEX IF NOT EXISTS central_op_hlc ON _fs_op(hlc);
         """
 
     // MARK: Devices
@@ -207,6 +226,55 @@ struct HubStore {
         var rows: [(dayNumber: Int64, operations: Int)] = []
         while try select.step() { rows.append((select.int64(at: 0), Int(select.int64(at: 1)))) }
         return rows
+    }
+
+    // MARK: Operators
+
+    func operatorExists(_ name: String) throws -> Bool {
+        try db.scalar("SELECT 1 FROM central_operator WHERE name = ?", [.text(name)]) != nil
+    }
+
+    func insertOperator(_ name: String, role: OperatorRole, passwordHash: String, atMillis: Int64) throws {
+        try db.cached("INSERT INTO central_operator(name, role, password_hash, created_millis, password_changed_millis) VALUES (?, ?, ?, ?, ?)")
+            .run([.text(name), .text(role.rawValue), .text(passwordHash), .int(atMillis), .int(atMillis)])
+    }
+
+    /// An operator's role, stored hash and whether it is disabled; nil when there is none.
+    func credentials(of name: String) throws -> (role: OperatorRole, passwordHash: String, disabled: Bool)? {
+        let select = try db.cached("SELECT role, password_hash, disabled FROM central_operator WHERE name = ?")
+        defer { select.reset() }
+        try select.bind([.text(name)])
+        guard try select.step(), let role = OperatorRole(rawValue: select.text(at: 0)) else { return nil }
+        return (role, select.text(at: 1), select.int64(at: 2) != 0)
+    }
+
+    /// Sets an operator's disabled flag; false when there is none of that name.
+    func setOperatorDisabled(_ name: String, _ disabled: Bool) throws -> Bool {
+        try db.cached("UPDATE central_operator SET disabled = ? WHERE name = ?").run([.bool(disabled), .text(name)])
+        return db.changes == 1
+    }
+
+    /// Replaces an operator's password (and enables it again); false when there is none.
+    func setPassword(of name: String, hash: String, atMillis: Int64) throws -> Bool {
+        try db.cached("UPDATE central_operator SET password_hash = ?, password_changed_millis = ?, disabled = 0 WHERE name = ?")
+            .run([.text(hash), .int(atMillis), .text(name)])
+        return db.changes == 1
+    }
+
+    func setRole(of name: String, _ role: OperatorRole) throws -> Bool {
+        try db.cached("UPDATE central_operator SET role = ? WHERE name = ?").run([.text(role.rawValue), .text(name)])
+        return db.changes == 1
+    }
+
+    func operators() throws -> [OperatorInfo] {
+        let select = try db.prepare("SELECT name, role, disabled, created_millis, password_changed_millis FROM central_operator ORDER BY name")
+        var result: [OperatorInfo] = []
+        while try select.step() {
+            result.append(OperatorInfo(name: select.text(at: 0), role: OperatorRole(rawValue: select.text(at: 1)) ?? .viewer,
+                                       disabled: select.int64(at: 2) != 0, createdMillis: select.int64(at: 3),
+                                       passwordChangedMillis: select.int64(at: 4)))
+        }
+        return result
     }
 
     // MARK: The audit

@@ -7,6 +7,8 @@ import SyncKit
 ///     GET  /v1/snapshot?cell=C[&after=K][&limit=N]
 ///                        Authorization: Bearer <token> → CellSnapshot (one page of a cell)
 ///     GET  /healthz      {"protocol":"1","status":"ok"}
+///     /v1/admin/...      the operators' admin API (`AdminService`), with a login session
+///     GET  /console/     the operators' console
 ///     GET  /metrics      Prometheus text: requests, ops ingested, errors by kind, latency
 ///                        histogram, open conflicts, devices by last seen
 ///
@@ -15,11 +17,15 @@ import SyncKit
 public struct HubService: Sendable {
     public let hub: Hub
     public let metrics = HubMetrics()
+    /// The operators' admin API and console (`/v1/admin/...`, `/console/`).
+    public let admin: AdminService
     private let log: @Sendable (String) -> Void
 
-    public init(hub: Hub, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// `secureCookies`: the node serves TLS, so the console's session cookie is marked Secure.
+    public init(hub: Hub, secureCookies: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.hub = hub
         self.log = log
+        admin = AdminService(hub: hub, secureCookies: secureCookies, log: log)
     }
 
     /// The API's routes. The two device routes check the bearer token once the headers are in,
@@ -48,6 +54,7 @@ public struct HubService: Sendable {
         router.add("GET", "/healthz") { _ in
             .json(["status": "ok", "protocol": String(SyncProtocol.version)])
         }
+        admin.addRoutes(to: &router)
         return router
     }
 

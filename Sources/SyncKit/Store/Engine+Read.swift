@@ -55,12 +55,16 @@ extension Engine {
         return result
     }
 
-    func conflicts(collection: String?) throws -> [Conflict] {
+    func conflicts(collection: String?, entity: EntityID? = nil) throws -> [Conflict] {
         var sql = "SELECT collection, entity, field, review FROM _fs_conflict"
         var binds: [Value] = []
         if let collection {
             sql += " WHERE collection = ?"
             binds.append(.int(try catalog.table(named: collection).id))
+            if let entity {
+                sql += " AND entity = ?"
+                binds.append(.text(entity.rawValue))
+            }
         }
         sql += " ORDER BY collection, entity, field"
         let select = try db.prepare(sql)

@@ -136,6 +136,27 @@ package struct CentralAccess {
         try engine.snapshotPage(cell: cell, after: after, limit: limit)
     }
 
+    /// A record as `Replica.record` reads it (for the operators' console, on a reader).
+    package func record(_ collection: String, _ id: EntityID, includeDeleted: Bool = false) throws -> Record? {
+        try engine.record(collection, id, includeDeleted: includeDeleted)
+    }
+
+    /// Live records as `Replica.records` reads them.
+    package func records(_ collection: String, cell: String? = nil, after: EntityID? = nil, limit: Int) throws -> [Record] {
+        try engine.records(collection, cell: cell, after: after, limit: limit)
+    }
+
+    /// The open conflicts of one record.
+    package func conflicts(_ collection: String, _ entity: EntityID) throws -> [Conflict] {
+        guard engine.catalog.byName[collection] != nil else { return [] }
+        return try engine.conflicts(collection: collection, entity: entity)
+    }
+
+    /// Operations held in quarantine, oldest first.
+    package func quarantined(limit: Int) throws -> [QuarantinedOperation] {
+        try engine.quarantined(limit: limit)
+    }
+
     /// Every operation of one record in the log, by (replica, seq).
     package func operations(of collection: String, _ entity: EntityID) throws -> [Op] {
         guard let table = engine.catalog.byName[collection] else { return [] }
