@@ -1,10 +1,10 @@
 # FieldSync: `make demo` and `make test` do everything on a fresh Debian machine.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev libargon2-dev openssl curl
+DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev libargon2-dev openssl curl chromium zbar-tools
 CONFIG ?= debug
 
-.PHONY: all deps build release test demo bench bench-district sim soak fuzz clean
+.PHONY: all deps browser-deps build release test demo bench bench-district sim soak fuzz clean
 
 all: build
 
@@ -26,6 +26,13 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The browser tests' driver: Playwright for Python (from PyPI, pinned), which drives Debian's
+# chromium (installed by deps); no browser is downloaded.
+PLAYWRIGHT_VERSION := 1.65.3
+browser-deps: deps
+	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("playwright") != "$(PLAYWRIGHT_VERSION)")' 2>/dev/null || \
+	  { echo "installing playwright $(PLAYWRIGHT_VERSION) for Python"; python3 -m pip install --quiet --disable-pip-version-check "playwright==$(PLAYWRIGHT_VERSION)"; }
+
 release: deps
 	$(SWIFT) build -c release
 
@@ -35,9 +42,10 @@ release: deps
 # processes and network timeouts run on a quiet machine; then those suites, in parallel.
 # Together the two phases run every test; none is skipped.
 LONG_SUITES := \.(ConvergencePropertyTests|DomainPropertyTests|SimulationTests|FuzzTests|CrashRestartTests|DistrictCSVTests)/
-test: deps
+test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --skip '$(LONG_SUITES)'
+	python3 Tests/Browser/console_test.py $$($(SWIFT) build --show-bin-path)/fieldsync .build/console-test
 	$(SWIFT) test --skip-build --parallel --filter '$(LONG_SUITES)'
 
 demo: deps

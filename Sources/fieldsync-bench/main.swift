@@ -2,6 +2,7 @@ import Foundation
 
 // fieldsync-bench [NAME ...] [--quick] | --list | --help
 // fieldsync-bench district [options]       a whole district through a real central node
+// fieldsync-bench console [--cells N]       the operators' console's API calls at district size
 // Prints one JSON line per benchmark (or figure) on stdout; progress and errors go to stderr.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -11,6 +12,14 @@ case "district":
         exit(0)
     } catch {
         Console.error("fieldsync-bench district: \(error)")
+        exit(1)
+    }
+case "console":
+    do {
+        try ConsoleBench(arguments: Array(arguments.dropFirst())).run()
+        exit(0)
+    } catch {
+        Console.error("fieldsync-bench console: \(error)")
         exit(1)
     }
 case "district-client":

@@ -41,11 +41,12 @@ enum CentralCommands {
           operator add|list|disable|enable|reset|role   the operators of the web console (see
                                                  `central operator --help`)
 
-        Against a running node instead of the file: add --url URL --operator NAME (or set
-        FIELDSYNC_URL and FIELDSYNC_OPERATOR; the password comes from FIELDSYNC_PASSWORD or is asked
-        for) to devices, enroll, revoke, cells, review, audit, stats, import-csv and export-csv.
-        The node checks the operator's role and audits the action under the operator's name.
-        The console itself is at URL/console/.
+        Against a running node instead of the file: add --url URL and --operator NAME (or set
+        FIELDSYNC_OPERATOR; the password comes from FIELDSYNC_PASSWORD or is asked for) to devices,
+        enroll, revoke, cells, review, audit, stats, digest, import-csv and export-csv (for enroll,
+        --url without an operator still names the node in the payload, on the local file). The node
+        checks the operator's role and audits the action under the operator's name. The console
+        itself is at URL/console/.
         """
 
     static func run(_ words: [String]) async throws {
@@ -106,12 +107,15 @@ enum CentralCommands {
                     var row: [String: Any] = ["name": d.name, "cells": d.cells, "revoked": d.revoked, "enrolledMillis": d.enrolledMillis]
                     if let seen = d.lastSeenMillis { row["lastSeenMillis"] = seen }
                     if let replica = d.replica { row["replica"] = replica.hex }
+                    if let unsynced = d.hint?.unsynced { row["unsynced"] = unsynced }
+                    if let offset = d.hint?.clockOffsetMillis { row["clockOffsetMillis"] = offset }
                     return row
                 })
             } else {
                 for d in devices {
                     let seen = d.lastSeenMillis.map { Date(timeIntervalSince1970: Double($0) / 1000).formatted(Date.ISO8601FormatStyle()) } ?? "never"
-                    Output.line("\(d.name)\t\(d.cells.joined(separator: ","))\tlast seen \(seen)\(d.revoked ? "\tREVOKED" : "")")
+                    let hints = [d.hint?.unsynced.map { "\($0) unsent" }, d.hint?.clockOffsetMillis.map { "clock \($0 >= 0 ? "+" : "")\($0 / 1000) s" }].compactMap { $0 }
+                    Output.line("\(d.name)\t\(d.cells.joined(separator: ","))\tlast seen \(seen)\(hints.isEmpty ? "" : "\t" + hints.joined(separator: ", "))\(d.revoked ? "\tREVOKED" : "")")
                 }
             }
         case "revoke":

@@ -19,7 +19,7 @@ struct RemoteCentral {
     private let session: URLSession
 
     /// Commands that run against a node.
-    static let commands: Set<String> = ["devices", "enroll", "revoke", "cells", "review", "audit", "stats", "import-csv", "export-csv"]
+    static let commands: Set<String> = ["devices", "enroll", "revoke", "cells", "review", "audit", "stats", "digest", "import-csv", "export-csv"]
 
     /// The remote runner when the command line asks for one: `--url` (for `enroll`, where
     /// `--url` alone keeps naming the node in the enrollment payload, `--url` with an operator).
@@ -119,6 +119,23 @@ struct RemoteCentral {
             for day in overview["operationsPerDay"] as? [[String: Any]] ?? [] where (day["operations"] as? Int64 ?? 0) > 0 {
                 Output.line("  \(day["day"] ?? "")\t\(day["operations"] ?? 0) operations")
             }
+        case "digest":
+            let only = try args.cell("cell")
+            try args.checkAllUsed()
+            try login()
+            var cells: [String] = []
+            if let only { cells = [only] } else {
+                var after: String?
+                repeat {
+                    let page = try call("GET", "/v1/admin/overview", query: ["after": after, "limit": "200"])
+                    cells += (page["cells"] as? [[String: Any]] ?? []).compactMap { $0["cell"] as? String }
+                    after = page["nextCell"] as? String
+                } while after != nil
+            }
+            var digests: [String: String] = [:]
+            for cell in cells { digests[cell] = try call("GET", "/v1/admin/digest", query: ["cell": cell])["digest"] as? String }
+            if json { return Output.json(only.map { ["digest": digests[$0] ?? "", "cell": $0] } ?? ["cells": digests]) }
+            if let only { Output.line(digests[only] ?? "") } else { for cell in cells { Output.line("\(cell)\t\(digests[cell] ?? "")") } }
         case "import-csv":
             guard args.positional.count == 2, let table = Hub.DistrictTable(rawValue: args.positional[0]) else {
                 throw UsageError("central import-csv households|doorplates FILE")

@@ -80,6 +80,8 @@ do {
     fail(error.message, code: 2)
 } catch let error as ImportError {
     fail(error.message, code: 2)
+} catch let error as OperatorError {
+    fail(error.message, code: error.code == .failed ? 1 : 2)
 } catch let refusal as SyncRefusal {
     fail(refusal.description, code: 2)
 } catch let error as SyncError {

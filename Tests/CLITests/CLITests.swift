@@ -197,8 +197,9 @@ extension CLITests {
         (URL(fileURLWithPath: "/bin/sh"), ["-c", "umask \(umask) && exec \"$0\" \"$@\"", executable.path] + arguments)
     }
 
-    static func fieldsync(arguments: [String], in directory: URL? = nil, umask: String? = nil) throws -> Run {
+    static func fieldsync(arguments: [String], in directory: URL? = nil, umask: String? = nil, environment: [String: String] = [:]) throws -> Run {
         let process = Process()
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let umask {
             (process.executableURL, process.arguments) = umasked(umask, arguments)
         } else {

@@ -78,7 +78,8 @@ struct WireJSONTests {
 
         mutating func request() -> SyncRequest {
             SyncRequest(device: ReplicaID(high: rng.next(), low: rng.next()), cursors: [text(): rng.next()], push: (0..<below(4)).map { _ in op() },
-                        pullOpsMax: below(2_000), digests: below(2) == 0 ? nil : [text(): text()], snapshots: below(2) == 0 ? nil : [text(): text()])
+                        pullOpsMax: below(2_000), digests: below(2) == 0 ? nil : [text(): text()], snapshots: below(2) == 0 ? nil : [text(): text()],
+                        clockMillis: below(2) == 0 ? nil : Int64(below(1 << 40)), unsynced: below(2) == 0 ? nil : below(100_000))
         }
     }
 

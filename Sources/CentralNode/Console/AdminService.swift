@@ -96,6 +96,11 @@ public struct AdminService: Sendable {
         add(&router, "GET", "/v1/admin/overview", .read) { call in
             Self.reply(.ok, try hub.overview(cellsAfter: call.query("after"), cellLimit: try call.int("limit")))
         }
+        add(&router, "GET", "/v1/admin/digest", .read) { call in
+            guard let cell = call.query("cell") else { throw SyncError(.invalidInput, "name the cell: /v1/admin/digest?cell=C") }
+            let name = Hub.cellName(cell)
+            return Self.reply(.ok, ["cell": name, "digest": try hub.read { try $0.digest(cell: name) }])
+        }
         add(&router, "GET", "/v1/admin/review", .read) { call in
             let kindText = call.query("kind") ?? "conflict"
             guard let kind = Hub.ReviewKind(rawValue: kindText) else {
@@ -114,7 +119,9 @@ public struct AdminService: Sendable {
                 guard let op = OpID(text) else { throw SyncError(.invalidInput, "pick takes a candidate's op id, as the item lists it") }
                 return op
             }
-            let value = try body.keys.contains("value") ? Self.typedValue(body["value"]!, forConflict: id, schema: hub.replica.schema) : nil
+            // Not `cond ? value : nil`: Value is nil-literal expressible, so that nil would be `.null`.
+            var value: Value?
+            if let given = body["value"] { value = try Self.typedValue(given, forConflict: id, schema: hub.replica.schema) }
             try hub.resolve(id, pick: pick, value: value, actor: call.operatorName)
             return Self.reply(.ok, ["resolved": id])
         }
@@ -184,7 +191,10 @@ public struct AdminService: Sendable {
         }
         add(&router, "GET", "/v1/admin/household", .read) { call in
             guard let id = call.query("id") else { throw SyncError(.invalidInput, "name the household: /v1/admin/household?id=ID") }
-            return Self.reply(.ok, try hub.householdDetail(id))
+            let detail = try hub.householdDetail(id)
+            // Whose personal data an operator opened is part of the audit (the id only).
+            try hub.auditEvent(actor: call.operatorName, action: "view-household", detail: "household \(id)")
+            return Self.reply(.ok, detail)
         }
         add(&router, "POST", "/v1/admin/import", .manage) { call in
             let table = try Self.table(call.query("table"))
@@ -255,9 +265,11 @@ public struct AdminService: Sendable {
             if head.headers["Authorization"] != nil && Self.cookie(head.headers) == nil {
                 return Self.error(.unauthorized, "sessionRequired", "the admin API takes an operator's login session, not a device token; log in at POST /v1/admin/login")
             }
-            return Self.cookie(head.headers) == nil
-                ? Self.error(.unauthorized, "sessionRequired", "log in first: POST /v1/admin/login with {\"name\":…,\"password\":…}")
-                : nil
+            guard let token = Self.cookie(head.headers) else {
+                return Self.error(.unauthorized, "sessionRequired", "log in first: POST /v1/admin/login with {\"name\":…,\"password\":…}")
+            }
+            // An unknown or ended session never has its body read (an upload of 8 MiB, say).
+            return sessions.find(token: token, nowMillis: hub.replica.nowMillis()) == nil ? Self.sessionEnded : nil
         }) { request in
             let started = ContinuousClock.now
             let response = self.handle(request, method: method, permission: permission, handler)
@@ -268,9 +280,7 @@ public struct AdminService: Sendable {
 
     private func handle(_ request: HTTPRequest, method: String, permission: OperatorRole.Permission, _ handler: Handler) -> HTTPResponse {
         let now = hub.replica.nowMillis()
-        guard let token = Self.cookie(request.headers), let session = sessions.find(token: token, nowMillis: now) else {
-            return Self.error(.unauthorized, "sessionExpired", "the session has ended (logged out, idle for \(OperatorSessions.idleMillisMax / 60_000) minutes, or older than \(OperatorSessions.lifetimeMillisMax / 3_600_000) hours); log in again")
-        }
+        guard let token = Self.cookie(request.headers), let session = sessions.find(token: token, nowMillis: now) else { return Self.sessionEnded }
         if method != "GET" && method != "HEAD", let refusal = Self.crossSiteRefusal(request, csrf: session.csrf) { return refusal }
         do {
             guard let role = try hub.currentRole(of: session.operatorName) else {
@@ -285,6 +295,10 @@ public struct AdminService: Sendable {
         } catch {
             return Self.response(for: error, log: log)
         }
+    }
+
+    static var sessionEnded: HTTPResponse {
+        error(.unauthorized, "sessionExpired", "the session has ended (logged out, idle for \(OperatorSessions.idleMillisMax / 60_000) minutes, or older than \(OperatorSessions.lifetimeMillisMax / 3_600_000) hours); log in again")
     }
 
     // MARK: Login
@@ -395,8 +409,7 @@ public struct AdminService: Sendable {
     }
 
     static func reply(_ status: HTTPStatus, _ object: [String: Any]) -> HTTPResponse {
-        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data(#"{"code":"internal","message":"the response could not be encoded"}"#.utf8)
+        let body = AdminJSON.encode(object)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Cache-Control", value: "no-store")
@@ -434,7 +447,13 @@ public struct AdminService: Sendable {
         case let refusal as SyncRefusal:
             return Self.error(HTTPStatus(refusal.status), refusal.reply.code, refusal.reply.message)
         case let error as FieldError:
-            return Self.error(.badRequest, "badRequest", error.message)
+            let (status, code): (HTTPStatus, String) = switch error.code {
+            case .notFound: (.notFound, "notFound")
+            case .alreadyExists: (.conflict, "alreadyExists")
+            case .illegalTransition: (.conflict, "illegalTransition")
+            default: (.badRequest, "badRequest")
+            }
+            return Self.error(status, code, error.message)
         case let error as DoorplateError:
             return Self.error(.badRequest, "badRequest", error.message)
         default:

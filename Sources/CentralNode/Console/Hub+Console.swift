@@ -254,12 +254,11 @@ extension Hub {
         let cellQuery = query.isEmpty ? "" : Self.cellName(query)
         let all = try devices()
         let now = replica.nowMillis()
-        let (held, names) = try read { access -> ([ReplicaID: Int], [ReplicaID: String]) in
+        let held = try read { access -> [ReplicaID: Int] in
             var held: [ReplicaID: Int] = [:]
             for op in try access.quarantined(limit: Self.quarantineListMax) { held[op.operation.id.replica, default: 0] += 1 }
-            return (held, try replicaNames(access: access))
+            return held
         }
-        _ = names
         var rows: [JSONObject] = []
         var more = false
         for device in all where device.name > (after ?? "") {
@@ -268,7 +267,9 @@ extension Hub {
             var row: JSONObject = ["name": device.name, "cells": device.cells, "revoked": device.revoked, "enrolledMillis": device.enrolledMillis,
                                    "lastSeenMillis": device.lastSeenMillis ?? NSNull(),
                                    "staleDay": device.lastSeenMillis.map { now - $0 > 86_400_000 } ?? true,
-                                   "heldOperations": device.replica.map { held[$0] ?? 0 } ?? 0]
+                                   "heldOperations": device.replica.map { held[$0] ?? 0 } ?? 0,
+                                   "unsynced": device.hint?.unsynced ?? NSNull(),
+                                   "clockOffsetMillis": device.hint?.clockOffsetMillis ?? NSNull()]
             if let replica = device.replica { row["replica"] = replica.hex }
             rows.append(row)
         }
@@ -446,7 +447,8 @@ extension Hub {
         let now = replica.nowMillis()
         let devices = try devices()
         return try read { access in
-            let cells = try HubStore(access).knownCells().filter { $0 > (cellsAfter ?? "") }
+            let known = try HubStore(access).knownCells()
+            let cells = known.filter { $0 > (cellsAfter ?? "") }
             let page = Array(cells.prefix(limit))
             let collections = replica.schema.collections.filter { $0.cellField != nil }.map(\.name)
             var perCell: [JSONObject] = []
@@ -486,7 +488,7 @@ extension Hub {
             let figures = writerFigures
             return [
                 "totals": totals,
-                "cells": perCell, "cellCount": cells.count + (cellsAfter == nil ? 0 : 0),
+                "cells": perCell, "cellCount": known.count,
                 "nextCell": cells.count > limit ? (page.last ?? "") : NSNull(),
                 "review": try reviewCounts(cell: nil, access: access),
                 "staleDevices": stale.prefix(Self.pageMax).map { ["name": $0.name, "lastSeenMillis": $0.lastSeenMillis ?? NSNull(), "cells": $0.cells] as JSONObject },

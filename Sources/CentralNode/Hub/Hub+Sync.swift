@@ -60,7 +60,11 @@ extension Hub {
     private func respond(to request: SyncRequest, token: String) throws -> PulledPage {
         let request = try Self.withCanonicalCells(request)
         try Self.checkPush(request)
-        var (device, binds) = try read { access in try Self.authenticateReading(token: token, replica: request.device, access: access) }
+        var (device, binds, now) = try read { access in
+            let (device, binds) = try Self.authenticateReading(token: token, replica: request.device, access: access)
+            return (device, binds, access.nowMillis)
+        }
+        noteHint(device.name, request, atMillis: now)
         var held: [SyncResponse.Held] = []
         if binds || !request.push.isEmpty {
             // Committed with the pushes of other devices that wait for the writer meanwhile.

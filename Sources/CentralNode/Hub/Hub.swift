@@ -25,6 +25,9 @@ public final class Hub: Sendable {
 
     struct SeenDevices {
         var pending: [String: Int64] = [:]
+        /// Hints of devices' last exchanges, written with the last-seen times (a hint lost to a
+        /// failed write is replaced by the device's next one).
+        var hints: [String: DeviceHint] = [:]
         var flushedAt: ContinuousClock.Instant = .now
     }
 
@@ -44,7 +47,10 @@ public final class Hub: Sendable {
 
     public static func open(path: String, schema: Schema, options: ReplicaOptions = ReplicaOptions(), limits: HubLimits = HubLimits()) throws -> Hub {
         let replica = try Replica.open(path: path, schema: schema, options: options)
-        try replica.withConnection { try $0.execute(HubStore.createTables) }
+        try replica.withConnection { db in
+            try db.execute(HubStore.createTables)
+            try HubStore.upgrade(db)
+        }
         let hub = Hub(replica: replica, limits: limits)
         if hub.holdsFieldModel { try replica.withConnection { try $0.execute(HubStore.createConsoleIndexes) } }
         return hub
@@ -63,16 +69,23 @@ public final class Hub: Sendable {
         seen.withLock { $0.pending[name] = now }
     }
 
+    /// A device's hints of this exchange: remembered, written with the last-seen times.
+    func noteHint(_ name: String, _ request: SyncRequest, atMillis now: Int64) {
+        guard let hint = DeviceHint(request, nowMillis: now) else { return }
+        seen.withLock { $0.hints[name] = hint }
+    }
+
     /// Writes the remembered last-seen times (inside a transaction of the writer). Returns what
     /// it took, for `remember` to put back if the transaction does not commit.
     @discardableResult
     func flushLastSeen(access: CentralAccess) throws -> [String: Int64] {
-        let pending = seen.withLock { state -> [String: Int64] in
-            defer { state.pending = [:]; state.flushedAt = .now }
-            return state.pending
+        let (pending, hints) = seen.withLock { state -> ([String: Int64], [String: DeviceHint]) in
+            defer { state.pending = [:]; state.hints = [:]; state.flushedAt = .now }
+            return (state.pending, state.hints)
         }
         let store = HubStore(access)
         for (name, millis) in pending { try store.noteSeen(name, atMillis: millis) }
+        for (name, hint) in hints { try store.setHint(hint, of: name) }
         return pending
     }
 
@@ -85,7 +98,7 @@ public final class Hub: Sendable {
 
     /// Writes every remembered last-seen time now (`central serve` does when it stops).
     public func flushLastSeen() throws {
-        guard seen.withLock({ !$0.pending.isEmpty }) else { return }
+        guard seen.withLock({ !$0.pending.isEmpty || !$0.hints.isEmpty }) else { return }
         try writeLastSeen()
     }
 
@@ -151,11 +164,12 @@ public final class Hub: Sendable {
     }
 
     public func devices() throws -> [DeviceInfo] {
-        let pending = seen.withLock { $0.pending }
+        let (pending, hints) = seen.withLock { ($0.pending, $0.hints) }
         // A device that only pulled may have been seen since its time was last written.
         return try replica.centralRead { try HubStore($0).devices() }.map { device in
             DeviceInfo(name: device.name, replica: device.replica, cells: device.cells, revoked: device.revoked, enrolledMillis: device.enrolledMillis,
-                       lastSeenMillis: [device.lastSeenMillis, pending[device.name]].compactMap { $0 }.max())
+                       lastSeenMillis: [device.lastSeenMillis, pending[device.name]].compactMap { $0 }.max(),
+                       hint: hints[device.name] ?? device.hint)
         }
     }
 

@@ -53,6 +53,17 @@ struct HubStore {
         CREATE INDEX IF NOT EXISTS central_op_hlc ON _fs_op(hlc);
         """
 
+    /// Adds what later versions store to a node's file an earlier version made: the devices'
+    /// hints (Step 9). Idempotent.
+    static func upgrade(_ db: Connection) throws {
+        var columns: Set<String> = []
+        let info = try db.prepare("PRAGMA table_info(central_device)")
+        while try info.step() { columns.insert(info.text(at: 1)) }
+        for (column, type) in [("unsynced_hint", "INTEGER"), ("clock_offset_millis", "INTEGER"), ("hint_millis", "INTEGER")] where !columns.contains(column) {
+            try db.execute("ALTER TABLE central_device ADD COLUMN \(column) \(type)")
+        }
+    }
+
     // MARK: Devices
 
     /// A device as its token finds it: name, bound replica, revoked, and the stored token hash.
@@ -140,6 +151,15 @@ struct HubStore {
             .run([.int(Int64(acceptedSeq)), .int(seenMillis), .text(name)])
     }
 
+    /// A device's hints of its last exchange (kept if a later one is stored).
+    func setHint(_ hint: DeviceHint, of name: String) throws {
+        try db.cached("""
+            UPDATE central_device SET unsynced_hint = ?, clock_offset_millis = ?, hint_millis = ?
+            WHERE name = ? AND coalesce(hint_millis, 0) <= ?
+            """).run([hint.unsynced.map { .int(Int64($0)) } ?? .null, hint.clockOffsetMillis.map(Value.int) ?? .null,
+                      .int(hint.atMillis), .text(name), .int(hint.atMillis)])
+    }
+
     /// A device seen at `millis` (kept if it was seen later).
     func noteSeen(_ name: String, atMillis millis: Int64) throws {
         try db.cached("UPDATE central_device SET last_seen_millis = max(coalesce(last_seen_millis, 0), ?) WHERE name = ?")
@@ -150,7 +170,8 @@ struct HubStore {
     func devices() throws -> [DeviceInfo] {
         let select = try db.prepare("""
             SELECT name, replica, revoked, enrolled_millis, last_seen_millis,
-                   (SELECT group_concat(cell, ',') FROM (SELECT cell FROM central_device_cell c WHERE c.name = d.name AND current = 1 ORDER BY cell))
+                   (SELECT group_concat(cell, ',') FROM (SELECT cell FROM central_device_cell c WHERE c.name = d.name AND current = 1 ORDER BY cell)),
+                   unsynced_hint, clock_offset_millis, hint_millis
             FROM central_device d ORDER BY name
             """)
         var result: [DeviceInfo] = []
@@ -158,7 +179,10 @@ struct HubStore {
             result.append(DeviceInfo(name: select.text(at: 0), replica: select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1)),
                                      cells: select.isNull(at: 5) ? [] : select.text(at: 5).split(separator: ",").map(String.init),
                                      revoked: select.int64(at: 2) != 0, enrolledMillis: select.int64(at: 3),
-                                     lastSeenMillis: select.isNull(at: 4) ? nil : select.int64(at: 4)))
+                                     lastSeenMillis: select.isNull(at: 4) ? nil : select.int64(at: 4),
+                                     hint: select.isNull(at: 8) ? nil : DeviceHint(
+                                        unsynced: select.isNull(at: 6) ? nil : Int(select.int64(at: 6)),
+                                        clockOffsetMillis: select.isNull(at: 7) ? nil : select.int64(at: 7), atMillis: select.int64(at: 8))))
         }
         return result
     }

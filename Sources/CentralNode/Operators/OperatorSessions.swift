@@ -107,7 +107,9 @@ final class LoginThrottle: Sendable {
     @discardableResult
     func fail(keys: [String], nowMillis: Int64) -> Int64 {
         entries.withLock { all in
-            if all.count >= Self.keysMax { all = all.filter { nowMillis - $0.value.firstMillis <= Self.windowMillis || $0.value.lockedUntilMillis > nowMillis } }
+            if all.count >= Self.keysMax {
+                all = all.filter { nowMillis - $0.value.firstMillis <= Self.windowMillis || $0.value.lockedUntilMillis > nowMillis }
+            }
             var wait: Int64 = 0
             for key in keys {
                 var entry = all[key] ?? Entry(failures: 0, firstMillis: nowMillis, lockedUntilMillis: 0)
@@ -120,7 +122,14 @@ final class LoginThrottle: Sendable {
                     entry.lockedUntilMillis = nowMillis + min(Self.delayMillisMax, Self.firstDelayMillis << doublings)
                 }
                 wait = max(wait, max(0, entry.lockedUntilMillis - nowMillis))
-                if all.count < Self.keysMax || all[key] != nil { all[key] = entry }
+                // Full of live entries (many names or addresses at once): the one that matters
+                // least (its wait and window over soonest) makes room, so a flood of keys can
+                // never switch the throttle off for a new one.
+                if all[key] == nil, all.count >= Self.keysMax,
+                   let least = all.min(by: { max($0.value.firstMillis + Self.windowMillis, $0.value.lockedUntilMillis) < max($1.value.firstMillis + Self.windowMillis, $1.value.lockedUntilMillis) }) {
+                    all[least.key] = nil
+                }
+                all[key] = entry
             }
             return wait
         }

@@ -8,22 +8,22 @@ import Foundation
 ///     w.object { o in o.field("a") { $0.int(1) }; o.field("b") { $0.string("x") } }
 ///     w.bytes   // {"a":1,"b":"x"}
 public struct JSONWriter {
-    var bytes: [UInt8] = []
+    package var bytes: [UInt8] = []
 
-    init(reserving capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    package init(reserving capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    var data: Data { Data(bytes) }
+    package var data: Data { Data(bytes) }
 
-    mutating func null() { bytes.append(contentsOf: "null".utf8) }
-    mutating func bool(_ value: Bool) { bytes.append(contentsOf: value ? "true".utf8 : "false".utf8) }
-    mutating func int(_ value: Int64) { bytes.append(contentsOf: String(value).utf8) }
-    mutating func uint(_ value: UInt64) { bytes.append(contentsOf: String(value).utf8) }
-    mutating func double(_ value: Double) { bytes.append(contentsOf: "\(value)".utf8) }
+    package mutating func null() { bytes.append(contentsOf: "null".utf8) }
+    package mutating func bool(_ value: Bool) { bytes.append(contentsOf: value ? "true".utf8 : "false".utf8) }
+    package mutating func int(_ value: Int64) { bytes.append(contentsOf: String(value).utf8) }
+    package mutating func uint(_ value: UInt64) { bytes.append(contentsOf: String(value).utf8) }
+    package mutating func double(_ value: Double) { bytes.append(contentsOf: "\(value)".utf8) }
 
     /// Bytes that already are one canonical JSON value, as they are.
-    mutating func raw(_ json: [UInt8]) { bytes.append(contentsOf: json) }
+    package mutating func raw(_ json: [UInt8]) { bytes.append(contentsOf: json) }
 
-    mutating func string(_ text: String) {
+    package mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -54,6 +54,7 @@ enum WireJSON {
 
     static func write(_ request: SyncRequest, _ w: inout JSONWriter) {
         w.object { o in
+            if let clock = request.clockMillis { o.field("clockMillis") { $0.int(clock) } }
             o.field("cursors") { $0.dictionary(request.cursors) { $0.uint($1) } }
             o.field("device") { $0.string(request.device.hex) }
             if let digests = request.digests { o.field("digests") { $0.dictionary(digests) { $0.string($1) } } }
@@ -62,6 +63,7 @@ enum WireJSON {
             o.field("push") { $0.array(request.push) { write($1, &$0) } }
             if let form = request.snapshotForm { o.field("snapshotForm") { $0.int(Int64(form)) } }
             if let snapshots = request.snapshots { o.field("snapshots") { $0.dictionary(snapshots) { $0.string($1) } } }
+            if let unsynced = request.unsynced { o.field("unsynced") { $0.int(Int64(unsynced)) } }
         }
     }
 
@@ -261,7 +263,16 @@ enum WireJSON {
         return SyncRequest(device: try replica(try f.key("device")), cursors: try uintMap(try f.key("cursors")),
                            push: try f.key("push").array().map(op), pullOpsMax: try f.key("pullOpsMax").int(),
                            digests: try f.optionalKey("digests").map(stringMap), snapshots: try f.optionalKey("snapshots").map(stringMap),
-                           snapshotForm: try f.optionalKey("snapshotForm")?.int())
+                           snapshotForm: try f.optionalKey("snapshotForm")?.int(),
+                           clockMillis: try f.optionalKey("clockMillis").flatMap { try hint($0, 0...(Int64(1) << 47)) },
+                           unsynced: try f.optionalKey("unsynced").flatMap { try hint($0, 0...Int64(Int32.max)).map(Int.init) })
+    }
+
+    /// An integer hint, nil when outside its range: a hint never stops a sync (a device whose
+    /// clock reads 1969 must still sync), but a hint that is not an integer is a malformed request.
+    static func hint(_ f: JSONField, _ range: ClosedRange<Int64>) throws -> Int64? {
+        let value = Int64(try f.int())
+        return range.contains(value) ? value : nil
     }
 
     static func response(_ f: JSONField) throws -> SyncResponse {

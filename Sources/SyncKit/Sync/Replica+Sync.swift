@@ -31,8 +31,10 @@ extension Replica {
                         digests?[cell] = try engine.digest(collection: nil, cell: cell)
                     }
                 }
+                let unsynced = Int(try engine.db.scalar("SELECT count(*) FROM _fs_outbox")?.int ?? 0)
                 return SyncRequest(device: self.id, cursors: cursors, push: try engine.outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax,
-                                   digests: digests, snapshots: bootstrapping.isEmpty ? nil : bootstrapping, snapshotForm: SnapshotForm.newest)
+                                   digests: digests, snapshots: bootstrapping.isEmpty ? nil : bootstrapping, snapshotForm: SnapshotForm.newest,
+                                   clockMillis: engine.options.clock.nowMillis(), unsynced: unsynced)
             }
             return engine.db.isInTransaction ? try read() : try engine.db.read(read)
         }

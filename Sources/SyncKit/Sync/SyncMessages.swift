@@ -38,9 +38,16 @@ public struct SyncRequest: Sendable, Equatable {
     /// The newest snapshot page form the device reads (`SnapshotForm`); absent: form 1. The node
     /// answers in the newest form both know.
     public var snapshotForm: Int?
+    /// Hints for the operators (Design.md section 13, `clockMillis` and `unsynced`): the device's own clock reading when
+    /// it sent the request (uncorrected, milliseconds since 1970), from which the node tells how
+    /// far off that clock is; and how many of its operations were not yet acknowledged then
+    /// (this push included). Absent: the device does not say. The merge never reads them.
+    public var clockMillis: Int64?
+    public var unsynced: Int?
 
     public init(device: ReplicaID, cursors: [String: UInt64], push: [Op], pullOpsMax: Int = SyncProtocol.pageOpsMax,
-                digests: [String: String]? = nil, snapshots: [String: String]? = nil, snapshotForm: Int? = nil) {
+                digests: [String: String]? = nil, snapshots: [String: String]? = nil, snapshotForm: Int? = nil,
+                clockMillis: Int64? = nil, unsynced: Int? = nil) {
         self.protocolVersion = SyncProtocol.version
         self.device = device
         self.cursors = cursors
@@ -49,6 +56,8 @@ public struct SyncRequest: Sendable, Equatable {
         self.digests = digests
         self.snapshots = snapshots
         self.snapshotForm = snapshotForm
+        self.clockMillis = clockMillis
+        self.unsynced = unsynced
     }
 }
 

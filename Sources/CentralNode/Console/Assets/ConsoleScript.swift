@@ -23,7 +23,8 @@ const T = {
     forbidden: "Your role cannot do this.", differs: "differs", code: "Code", street: "Street", address: "Address", mergedInto: "Merged into",
     reason: "Reason", tasksOf: "Tasks", noItems: "Nothing here.", sessionEnded: "Your session ended; log in again.", viewOnly: "View only: your role cannot settle review items.",
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
-    deleted: "deleted", kept: "kept", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
+    deleted: "deleted", kept: "kept", digest: "Digest", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
+    clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
   zh: {
     overview: "概览", review: "审核", devices: "设备", records: "记录", files: "辖区文件", audit: "审计日志", operators: "操作员",
@@ -43,7 +44,8 @@ const T = {
     forbidden: "您的角色无权执行此操作。", differs: "不同", code: "编码", street: "街道", address: "地址", mergedInto: "已合并至",
     reason: "原因", tasksOf: "任务", noItems: "暂无内容。", sessionEnded: "会话已结束，请重新登录。", viewOnly: "只读：您的角色不能处理审核事项。",
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
-    deleted: "已删除", kept: "保留", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
+    deleted: "已删除", kept: "保留", digest: "摘要值", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
+    clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
 };
 let lang = localStorage.getItem("fs-lang") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
@@ -67,6 +69,12 @@ function say(text, bad) {
   clearTimeout(say.timer); say.timer = setTimeout(() => { s.className = ""; }, bad ? 8000 : 3500);
 }
 const when = (ms) => ms === null || ms === undefined ? t("never") : new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+function offset(ms) {
+  if (ms === null || ms === undefined) return "—";
+  const a = Math.abs(ms), sign = ms > 0 ? "+" : ms < 0 ? "−" : "±";
+  const text = a < 2000 ? "0 s" : a < 120000 ? Math.round(a / 1000) + " s" : a < 7200000 ? Math.round(a / 60000) + " min" : a < 172800000 ? Math.round(a / 3600000) + " h" : Math.round(a / 86400000) + " d";
+  return h("span", { class: a > 300000 ? "badge bad" : "", title: t("clockOffsetHint") }, a < 2000 ? text : sign + text);
+}
 const show = (v) => v === null || v === undefined ? "—" : Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v);
 const can = (p) => me && (p === "read" || (p === "settle" && me.role !== "viewer") || (p === "manage" && me.role === "admin"));
 
@@ -107,7 +115,7 @@ function params() { const i = location.hash.indexOf("?"); return new URLSearchPa
 function go(path, p) { const s = p ? q(p) : ""; location.hash = "#/" + path + (s ? "?" + s : ""); }
 function page(title, ...content) {
   document.title = title + " · FieldSync";
-  const main = $("main"); main.replaceChildren(h("h1", { id: "page-title" }, title), ...content); main.focus();
+  const main = $("main"); main.replaceChildren(h("h1", { id: "page-title" }, title), ...content.flat().filter((c) => c !== null && c !== undefined && c !== false)); main.focus();
 }
 function table(headers, rows, caption) {
   return h("div", { class: "table-wrap" }, h("table", {}, caption ? h("caption", { class: "sr" }, caption) : null,
@@ -168,7 +176,9 @@ async function overview(p) {
   const cellRows = o.cells.map((c) => h("tr", {}, h("th", { scope: "row" }, h("a", { href: "#/records?" + q({ c: "households", cell: c.cell }) }, c.cell)),
     h("td", {}, c.records.households ?? 0), h("td", {}, c.records.doorplates ?? 0), h("td", {}, c.records.tasks ?? 0),
     h("td", {}, c.openConflicts ? h("a", { href: "#/review?" + q({ kind: "conflict", cell: c.cell }) }, c.openConflicts) : "0"),
-    h("td", {}, c.openDuplicates ? h("a", { href: "#/review?" + q({ kind: "duplicate", cell: c.cell }) }, c.openDuplicates) : "0"), h("td", {}, c.devices)));
+    h("td", {}, c.openDuplicates ? h("a", { href: "#/review?" + q({ kind: "duplicate", cell: c.cell }) }, c.openDuplicates) : "0"), h("td", {}, c.devices),
+    h("td", {}, h("button", { type: "button", class: "digest", "aria-label": t("digest") + " " + c.cell, onclick: (e) => act(e.target, async () => {
+      const d = await api("GET", "/v1/admin/digest?" + q({ cell: c.cell })); e.target.replaceWith(h("code", { title: d.digest }, d.digest.slice(0, 16) + "…")); }) }, t("digest")))));
   const health = o.health;
   page(t("overview"), cards,
     h("h2", {}, t("opsPerDay")), svg,
@@ -176,15 +186,15 @@ async function overview(p) {
       " · ", t("ops") + " " + health.operations, " · ", t("pushes") + " " + health.pushesCommitted, " · ", t("turnedAway") + " " + health.pushesTurnedAway),
     h("h2", {}, t("staleDevices")), o.staleDevices.length ? h("ul", {}, o.staleDevices.map((d) => h("li", {}, h("a", { href: "#/devices?" + q({ q: d.name }) }, d.name), " · ", t("lastSeen") + ": " + when(d.lastSeenMillis)))) : h("p", { class: "note" }, t("none")),
     h("h2", {}, t("cells")),
-    table([t("cell"), t("households"), t("doorplates"), t("tasks"), t("conflicts"), t("duplicates"), t("devices")], cellRows, t("cells")),
+    table([t("cell"), t("households"), t("doorplates"), t("tasks"), t("conflicts"), t("duplicates"), t("devices"), t("digest")], cellRows, t("cells")),
     pager(o.nextCell, (n) => go("overview", { after: n }), () => go("overview"), !!p.get("after")));
 }
 
 async function review(p) {
   const kind = p.get("kind") || "conflict", cell = p.get("cell") || "";
   const data = await api("GET", "/v1/admin/review?" + q({ kind, cell, after: p.get("after") }));
-  const tabs = h("div", { class: "row", role: "tablist" }, ["conflict", "duplicate", "quarantine"].map((k) =>
-    h("button", { type: "button", role: "tab", id: "tab-" + k, "aria-selected": k === kind ? "true" : "false", class: k === kind ? "primary" : "",
+  const tabs = h("div", { class: "row", role: "group", "aria-label": t("kind") }, ["conflict", "duplicate", "quarantine"].map((k) =>
+    h("button", { type: "button", id: "tab-" + k, "aria-pressed": k === kind ? "true" : "false", class: k === kind ? "primary" : "",
       onclick: () => go("review", { kind: k, cell }) }, t(k === "quarantine" ? "quarantine" : k + "s") + " (" + data.counts[k] + ")")));
   const cellInput = h("input", { id: "review-cell", value: cell, placeholder: "JS-0412", size: 10 });
   const filter = h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); go("review", { kind, cell: cellInput.value.trim() }); } },
@@ -254,6 +264,8 @@ async function devices(p) {
       h("td", {}, can("manage") && !d.revoked ? h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); act(e.submitter || e.target, async () => {
         await api("POST", "/v1/admin/devices/cells", { device: d.name, cells: cells.value }); say(t("saved")); route(); }); } }, cells, h("button", { type: "submit" }, t("save"))) : d.cells.join(", ")),
       h("td", {}, when(d.lastSeenMillis), d.staleDay && !d.revoked ? h("span", { class: "badge bad" }, "> 1d") : null),
+      h("td", {}, d.unsynced === null ? "—" : d.unsynced),
+      h("td", {}, offset(d.clockOffsetMillis)),
       h("td", {}, d.heldOperations ? h("a", { href: "#/review?kind=quarantine" }, d.heldOperations) : "0"),
       h("td", {}, d.revoked ? h("span", { class: "badge bad" }, t("revoked")) : h("span", { class: "badge good" }, t("active"))),
       h("td", {}, can("manage") && !d.revoked ? h("button", { type: "button", class: "danger", onclick: (e) => { if (confirm(t("confirmRevoke"))) act(e.target, async () => {
@@ -262,18 +274,21 @@ async function devices(p) {
   const enrollBox = h("div", { id: "enroll-result" });
   const name = h("input", { id: "enroll-name", required: true, placeholder: "tablet-07" });
   const cells = h("input", { id: "enroll-cells", required: true, placeholder: t("cellsHint") });
+  const nodeURL = h("input", { id: "enroll-url", required: true, value: location.origin, size: 28 });
   const enroll = can("manage") ? h("section", { "aria-labelledby": "enroll-h" }, h("h2", { id: "enroll-h" }, t("enroll")),
     h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); act(e.submitter || e.target, async () => {
-      const r = await api("POST", "/v1/admin/devices/enroll", { device: name.value.trim(), cells: cells.value, url: location.origin });
+      const r = await api("POST", "/v1/admin/devices/enroll", { device: name.value.trim(), cells: cells.value, url: nodeURL.value.trim() });
       const img = h("img", { id: "enroll-qr", alt: t("qrTitle") + ": " + r.device, src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(r.qrSVG) });
       enrollBox.replaceChildren(h("div", { class: "qr card" }, h("p", {}, h("strong", {}, r.device), " · " + r.cells.join(", ")), h("p", {}, t("enrollDone")), img,
         h("p", { class: "note" }, t("payload") + ": ", h("code", { id: "enroll-payload" }, r.payload)),
-        h("button", { type: "button", class: "noprint", onclick: () => window.print() }, t("print"))));
+        h("button", { type: "button", class: "noprint", id: "enroll-print", onclick: () => {
+          document.body.classList.add("print-qr"); window.print(); document.body.classList.remove("print-qr"); } }, t("print"))));
       name.value = ""; cells.value = "";
-    }); } }, h("label", {}, t("deviceName"), name), h("label", {}, t("cells"), cells), h("button", { type: "submit", class: "primary", id: "enroll-submit" }, t("enroll"))), enrollBox) : null;
+    }); } }, h("label", {}, t("deviceName"), name), h("label", {}, t("cells"), cells), h("label", {}, t("nodeURL"), nodeURL),
+      h("button", { type: "submit", class: "primary", id: "enroll-submit" }, t("enroll"))), enrollBox) : null;
   page(t("devices"), h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); go("devices", { q: search.value.trim() }); } },
       h("label", {}, t("search"), search), h("button", { type: "submit" }, t("search"))),
-    table([t("device"), t("cells"), t("lastSeen"), t("held"), t("status"), ""], rows, t("devices")),
+    table([t("device"), t("cells"), t("lastSeen"), t("unsynced"), t("clockOffset"), t("held"), t("status"), ""], rows, t("devices")),
     pager(data.next, (n) => go("devices", { q: p.get("q"), after: n }), () => go("devices", { q: p.get("q") }), !!p.get("after")), enroll);
 }
 

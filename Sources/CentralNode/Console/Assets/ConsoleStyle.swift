@@ -61,6 +61,10 @@ ul.issues { color:var(--bad); }
   header, nav, #status, .noprint, .skip { display:none !important; }
   main { padding:0; }
   .qr img { width:70mm; height:70mm; }
+  /* The enrollment card alone, when printed from its Print button. */
+  body.print-qr main * { visibility:hidden; }
+  body.print-qr .qr, body.print-qr .qr * { visibility:visible; }
+  body.print-qr .qr { position:absolute; left:0; top:0; border:none; background:#fff; }
 }
 """#
 }
