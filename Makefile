@@ -53,15 +53,18 @@ demo: deps
 	$$($(SWIFT) build --show-bin-path)/fieldsync demo
 
 # The named benchmarks (BENCH=..., all when empty), each next to plain SQLite in the same run;
-# without BENCH, then a 134-cell district through a real node (fieldsync-bench district).
+# without BENCH, then a 134-cell district through a real node (fieldsync-bench district) and the
+# operators' console's API calls on it (fieldsync-bench console).
 bench: release
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench $(BENCH)
 	@[ -n "$(BENCH)" ] || $$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench district --cells 134
+	@[ -n "$(BENCH)" ] || $$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench console --cells 134
 
 # The reference district: 1,344 cells of 300 doorplates (about 800,000 records), 64 clients
-# (a few minutes; about 3 GB of temporary files).
+# (a few minutes; about 3 GB of temporary files); then the console's API calls on such a district.
 bench-district: release
 	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench district --cells 1344 --clients 64
+	$$($(SWIFT) build -c release --show-bin-path)/fieldsync-bench console --cells 1344 --calls 10
 
 # Long runs: many more property cases, fuzz inputs and crash rounds than `make test`, then
 # thousands of simulation seeds (a few hours on 2 cores).

@@ -293,6 +293,7 @@ enum CentralCommands {
         let service = HubService(hub: hub, secureCookies: cert != nil) { message in Output.log("sync", ["message": message]) }
         let signals = ShutdownSignal()
         let server = try HTTPServer.start(configuration, router: service.router)
+        service.admin.warmUp()
         let scheme = cert == nil ? "http" : "https"
         let address = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(server.boundPort)"
         if json {

@@ -1,3 +1,4 @@
+import CentralNode
 import FieldKit
 import Foundation
 import SyncKit
@@ -205,16 +206,7 @@ enum RecordCommands {
         }
     }
 
-    static func jsonValue(_ value: Value) -> Any {
-        switch value {
-        case .null: return NSNull()
-        case .int(let v): return v
-        case .real(let v): return v
-        case .text(let v): return v
-        case .bool(let v): return v
-        case .blob(let v): return Data(v).base64EncodedString()
-        }
-    }
+    static func jsonValue(_ value: Value) -> Any { Hub.json(value) }
 
     static func render(_ record: Record) -> [String: Any] {
         var fields: [String: Any] = [:]

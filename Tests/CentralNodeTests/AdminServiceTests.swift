@@ -242,6 +242,13 @@ struct AdminServiceTests {
         let issues = try #require(object["issues"] as? [[String: Any]])
         #expect(issues.count >= 2 && issues.allSatisfy { $0["row"] as? Int == 3 })
         #expect(try node.world.hub.replica.records(FieldModel.households, limit: 10_000).count == 152)
+        // A good file is imported, and the overview's totals (kept a minute) show it at once.
+        let overview = { node.send("GET", "/v1/admin/overview", headers: admin).object["totals"] as? [String: Any] }
+        #expect(overview()?["households"] as? Int == 152)
+        let good = csv.split(separator: "\n").prefix(2).joined(separator: "\n") + "\n"
+        let imported = node.router.respond(to: HTTPRequest(method: "POST", path: "/v1/admin/import", query: "table=households", headers: headers, body: Data(good.utf8)))
+        #expect(imported.status.code == 200)
+        #expect(overview()?["households"] as? Int == 153)
     }
 
     @Test func theDevicesPageShowsWhatEachDeviceSaidAtItsLastSync() throws {

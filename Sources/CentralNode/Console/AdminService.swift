@@ -19,6 +19,7 @@ public struct AdminService: Sendable {
     let hub: Hub
     let sessions = OperatorSessions()
     let throttle = LoginThrottle()
+    let overviewCache = OverviewCache()
     /// Cookies are marked Secure (the node serves TLS).
     let secureCookies: Bool
     private let log: @Sendable (String) -> Void
@@ -30,6 +31,12 @@ public struct AdminService: Sendable {
         self.hub = hub
         self.secureCookies = secureCookies
         self.log = log
+    }
+
+    /// Starts computing the overview's aggregates, so that the first overview does not wait
+    /// for a scan of the district (`central serve` calls it once it listens).
+    public func warmUp() {
+        overviewCache.refreshInBackground(hub)
     }
 
     /// What a handler knows of the request and its operator.
@@ -94,7 +101,7 @@ public struct AdminService: Sendable {
                                     "idleSeconds": OperatorSessions.idleMillisMax / 1000, "lifetimeSeconds": OperatorSessions.lifetimeMillisMax / 1000])
         }
         add(&router, "GET", "/v1/admin/overview", .read) { call in
-            Self.reply(.ok, try hub.overview(cellsAfter: call.query("after"), cellLimit: try call.int("limit")))
+            Self.reply(.ok, try hub.overview(cellsAfter: call.query("after"), cellLimit: try call.int("limit"), aggregates: try overviewCache.aggregates(of: hub)))
         }
         add(&router, "GET", "/v1/admin/digest", .read) { call in
             guard let cell = call.query("cell") else { throw SyncError(.invalidInput, "name the cell: /v1/admin/digest?cell=C") }
@@ -160,6 +167,7 @@ public struct AdminService: Sendable {
             // The payload is checked before the device exists, so a bad URL enrolls nothing.
             if let url { _ = try EnrollmentPayload(url: url, token: String(repeating: "0", count: 2 * Hub.tokenBytes)) }
             let enrollment = try hub.enroll(device: name, cells: cells, actor: call.operatorName)
+            overviewCache.invalidate()
             var result: [String: Any] = ["device": name, "cells": enrollment.cells, "token": enrollment.token]
             if let url {
                 let payload = try EnrollmentPayload(url: url, token: enrollment.token).text
@@ -200,6 +208,7 @@ public struct AdminService: Sendable {
             let table = try Self.table(call.query("table"))
             do {
                 let result = try hub.importCSV(table, data: call.request.body, actor: call.operatorName)
+                overviewCache.invalidate()
                 return Self.reply(.ok, ["imported": result.records, "table": table.rawValue, "operations": result.operations.count,
                                         "recordsByCell": result.recordsByCell])
             } catch let error as ImportError {

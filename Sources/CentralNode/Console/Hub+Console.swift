@@ -1,5 +1,6 @@
 import FieldKit
 import Foundation
+import Synchronization
 import SyncKit
 
 /// The reads of the operators' console and admin API: every list a page of at most `pageMax`
@@ -30,7 +31,9 @@ extension Hub {
         return names
     }
 
-    static func json(_ value: Value) -> Any {
+    /// A value as JSON-ready Foundation types (blobs as base64), as the admin API and the CLI's
+    /// `--json` print it.
+    public static func json(_ value: Value) -> Any {
         switch value {
         case .null: return NSNull()
         case .int(let v): return v
@@ -440,15 +443,48 @@ extension Hub {
 
     // MARK: Overview
 
-    /// The overview: totals, a page of cells (records and open review items of each), devices
-    /// not seen for more than a day, operations per UTC day of the last `days` days, health.
-    public func overview(cellsAfter: String?, cellLimit: Int?, days: Int = 30) throws -> JSONObject {
+    /// What the overview shows that takes a scan of the whole district (every cell the node
+    /// knows, records per collection, operations per day): computed at most once a minute, in
+    /// the background (`OverviewCache`), and shown with the time it was taken.
+    public struct OverviewAggregates: Sendable {
+        public let cells: [String]
+        public let totals: [String: Int64]
+        /// (UTC day, operations), oldest first, every day of the window.
+        public let operationsPerDay: [(day: String, operations: Int64)]
+        public let computedMillis: Int64
+    }
+
+    public func overviewAggregates(days: Int = 30) throws -> OverviewAggregates {
+        let now = replica.nowMillis()
+        return try read { access in
+            var totals: [String: Int64] = [:]
+            for collection in replica.schema.collections {
+                totals[collection.name] = try access.db.scalar("SELECT count(*) FROM \(StoreQuote.name(collection.name))")?.int ?? 0
+            }
+            let since = (now / 86_400_000 - Int64(days - 1)) * 86_400_000
+            let perDay = try access.db.prepare("SELECT (hlc >> 16) / 86400000 AS day, count(*) FROM _fs_op WHERE hlc >= ? GROUP BY day ORDER BY day")
+            try perDay.bind([.int(since << 16)])
+            var byDay: [Int64: Int64] = [:]
+            while try perDay.step() { byDay[perDay.int64(at: 0)] = perDay.int64(at: 1) }
+            let firstDay = since / 86_400_000
+            let series = (0..<Int64(days)).map { offset -> (day: String, operations: Int64) in
+                let day = firstDay + offset
+                return (Date(timeIntervalSince1970: Double(day) * 86_400).formatted(.iso8601.year().month().day()), byDay[day] ?? 0)
+            }
+            return OverviewAggregates(cells: try HubStore(access).knownCells(), totals: totals, operationsPerDay: series, computedMillis: now)
+        }
+    }
+
+    /// The overview: totals, a page of cells (records, open review items and devices of each,
+    /// read now), open review items by kind, devices not seen for more than a day, operations
+    /// per UTC day, health. Totals, the list of cells and operations per day come from
+    /// `aggregates` (at most a minute old).
+    public func overview(cellsAfter: String?, cellLimit: Int?, aggregates: OverviewAggregates) throws -> JSONObject {
         let limit = Self.pageLimit(cellLimit)
         let now = replica.nowMillis()
         let devices = try devices()
         return try read { access in
-            let known = try HubStore(access).knownCells()
-            let cells = known.filter { $0 > (cellsAfter ?? "") }
+            let cells = aggregates.cells.filter { $0 > (cellsAfter ?? "") }
             let page = Array(cells.prefix(limit))
             let collections = replica.schema.collections.filter { $0.cellField != nil }.map(\.name)
             var perCell: [JSONObject] = []
@@ -469,37 +505,73 @@ extension Hub {
                 perCell.append(["cell": cell, "records": counts, "openConflicts": conflictsByCell[cell] ?? 0, "openDuplicates": duplicates,
                                 "devices": try devicesServing(cell, access: access).count])
             }
-            var totals: JSONObject = [:]
-            for collection in replica.schema.collections {
-                totals[collection.name] = try access.db.scalar("SELECT count(*) FROM \(StoreQuote.name(collection.name))")?.int ?? 0
-            }
-            let since = (now / 86_400_000 - Int64(days - 1)) * 86_400_000
-            let perDay = try access.db.prepare("SELECT (hlc >> 16) / 86400000 AS day, count(*) FROM _fs_op WHERE hlc >= ? GROUP BY day ORDER BY day")
-            try perDay.bind([.int(since << 16)])
-            var byDay: [Int64: Int64] = [:]
-            while try perDay.step() { byDay[perDay.int64(at: 0)] = perDay.int64(at: 1) }
-            let firstDay = since / 86_400_000
-            let series: [JSONObject] = (0..<Int64(days)).map { offset in
-                let day = firstDay + offset
-                let date = Date(timeIntervalSince1970: Double(day) * 86_400)
-                return ["day": date.formatted(.iso8601.year().month().day()), "operations": byDay[day] ?? 0]
-            }
             let stale = devices.filter { !$0.revoked && ($0.lastSeenMillis.map { now - $0 > 86_400_000 } ?? true) }
             let figures = writerFigures
             return [
-                "totals": totals,
-                "cells": perCell, "cellCount": known.count,
+                "totals": aggregates.totals, "asOfMillis": aggregates.computedMillis,
+                "cells": perCell, "cellCount": aggregates.cells.count,
                 "nextCell": cells.count > limit ? (page.last ?? "") : NSNull(),
                 "review": try reviewCounts(cell: nil, access: access),
                 "staleDevices": stale.prefix(Self.pageMax).map { ["name": $0.name, "lastSeenMillis": $0.lastSeenMillis ?? NSNull(), "cells": $0.cells] as JSONObject },
                 "staleDeviceCount": stale.count,
                 "deviceCount": devices.filter { !$0.revoked }.count,
-                "operationsPerDay": series,
+                "operationsPerDay": aggregates.operationsPerDay.map { ["day": $0.day, "operations": $0.operations] as JSONObject },
                 "health": ["status": "ok", "protocol": SyncProtocol.version, "nowMillis": now,
                            "writerBatches": figures.batches, "pushesCommitted": figures.pushes, "pushesTurnedAway": figures.turnedAway,
                            "operations": try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0] as JSONObject,
             ]
         }
+    }
+}
+
+/// The overview's aggregates, kept for `freshSeconds` and then served while a background
+/// refresh runs (stale while revalidating), so no overview waits for a scan of the district but
+/// the first after the node starts (a refresh begins when the service is made).
+final class OverviewCache: Sendable {
+    static let freshSeconds: Double = 60
+
+    private struct State {
+        var value: Hub.OverviewAggregates?
+        var takenAt: ContinuousClock.Instant?
+        var refreshing = false
+    }
+
+    private let state = Mutex(State())
+
+    /// The aggregates: fresh ones, else stale ones (and a refresh started), else computed now.
+    func aggregates(of hub: Hub) throws -> Hub.OverviewAggregates {
+        let (value, stale, start) = state.withLock { state -> (Hub.OverviewAggregates?, Bool, Bool) in
+            let stale = state.takenAt.map { (ContinuousClock.now - $0).inSeconds > Self.freshSeconds } ?? true
+            let start = stale && state.value != nil && !state.refreshing
+            if start { state.refreshing = true }
+            return (state.value, stale, start)
+        }
+        if let value, !stale { return value }
+        if let value {
+            if start { refreshInBackground(hub) }
+            return value
+        }
+        let computed = try hub.overviewAggregates()
+        state.withLock { $0.value = computed; $0.takenAt = .now }
+        return computed
+    }
+
+    /// Starts a refresh unless one runs.
+    func refreshInBackground(_ hub: Hub) {
+        state.withLock { $0.refreshing = true }
+        DispatchQueue.global(qos: .utility).async {
+            let computed = try? hub.overviewAggregates()
+            self.state.withLock { state in
+                if let computed { state.value = computed; state.takenAt = .now }
+                state.refreshing = false
+            }
+        }
+    }
+
+    /// Forgets the aggregates (after an import or an enrollment: the next overview reads them
+    /// anew, rather than show totals from before the operator's own change).
+    func invalidate() {
+        state.withLock { $0.value = nil; $0.takenAt = nil }
     }
 }
 

@@ -31,7 +31,10 @@ extension Replica {
                         digests?[cell] = try engine.digest(collection: nil, cell: cell)
                     }
                 }
-                let unsynced = Int(try engine.db.scalar("SELECT count(*) FROM _fs_outbox")?.int ?? 0)
+                // Every local operation past the acknowledged one is in the outbox (compaction
+                // keeps them), so the count needs no scan.
+                let acked = try engine.ackedSeq
+                let unsynced = Int(clamping: engine.localSeq > acked ? engine.localSeq - acked : 0)
                 return SyncRequest(device: self.id, cursors: cursors, push: try engine.outbox(limit: pushOpsMax), pullOpsMax: pullOpsMax,
                                    digests: digests, snapshots: bootstrapping.isEmpty ? nil : bootstrapping, snapshotForm: SnapshotForm.newest,
                                    clockMillis: engine.options.clock.nowMillis(), unsynced: unsynced)

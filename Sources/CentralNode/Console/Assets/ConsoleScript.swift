@@ -23,7 +23,7 @@ const T = {
     forbidden: "Your role cannot do this.", differs: "differs", code: "Code", street: "Street", address: "Address", mergedInto: "Merged into",
     reason: "Reason", tasksOf: "Tasks", noItems: "Nothing here.", sessionEnded: "Your session ended; log in again.", viewOnly: "View only: your role cannot settle review items.",
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
-    deleted: "deleted", kept: "kept", digest: "Digest", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
+    deleted: "deleted", kept: "kept", digest: "Digest", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
     clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
   zh: {
@@ -44,7 +44,7 @@ const T = {
     forbidden: "您的角色无权执行此操作。", differs: "不同", code: "编码", street: "街道", address: "地址", mergedInto: "已合并至",
     reason: "原因", tasksOf: "任务", noItems: "暂无内容。", sessionEnded: "会话已结束，请重新登录。", viewOnly: "只读：您的角色不能处理审核事项。",
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
-    deleted: "已删除", kept: "保留", digest: "摘要值", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
+    deleted: "已删除", kept: "保留", digest: "摘要值", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
     clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
 };
@@ -181,6 +181,7 @@ async function overview(p) {
       const d = await api("GET", "/v1/admin/digest?" + q({ cell: c.cell })); e.target.replaceWith(h("code", { title: d.digest }, d.digest.slice(0, 16) + "…")); }) }, t("digest")))));
   const health = o.health;
   page(t("overview"), cards,
+    h("p", { class: "note", id: "as-of" }, t("asOf") + " " + when(o.asOfMillis)),
     h("h2", {}, t("opsPerDay")), svg,
     h("h2", {}, t("health")), h("p", { id: "health" }, h("span", { class: "badge good" }, health.status), " · ", t("nodeTime") + " " + when(health.nowMillis),
       " · ", t("ops") + " " + health.operations, " · ", t("pushes") + " " + health.pushesCommitted, " · ", t("turnedAway") + " " + health.pushesTurnedAway),
