@@ -235,7 +235,7 @@ struct RemoteCentral {
         let (data, response) = try exchange("POST", "/v1/admin/login", query: [:], body: try JSONSerialization.data(withJSONObject: ["name": operatorName, "password": password]),
                                             type: "application/json")
         let object = Self.object(data)
-        guard response.statusCode == 200 else { throw RemoteFailure(status: response.statusCode, body: object).refusal }
+        guard response.statusCode == 200 else { throw RemoteFailure(status: response.statusCode, body: data).refusal }
         csrf = object["csrf"] as? String ?? ""
         let setCookie = response.value(forHTTPHeaderField: "Set-Cookie") ?? ""
         cookie = String(setCookie.split(separator: ";").first ?? "")
@@ -255,7 +255,7 @@ struct RemoteCentral {
 
     private func send(_ method: String, _ path: String, query: [String: String?], raw: Data? = nil, type: String? = nil) throws -> Data {
         let (data, response) = try exchange(method, path, query: query, body: raw, type: type)
-        guard (200..<300).contains(response.statusCode) else { throw RemoteFailure(status: response.statusCode, body: Self.object(data)) }
+        guard (200..<300).contains(response.statusCode) else { throw RemoteFailure(status: response.statusCode, body: data) }
         return data
     }
 
@@ -297,10 +297,17 @@ struct RemoteCentral {
     }
 }
 
-/// A refusal of the node's admin API, with its body.
+/// A refusal of the node's admin API, with its body (kept as bytes: an error must be Sendable).
 struct RemoteFailure: Error {
     let status: Int
-    let body: [String: Any]
+    let bodyData: Data
+
+    init(status: Int, body: Data) {
+        self.status = status
+        bodyData = body
+    }
+
+    var body: [String: Any] { RemoteCentral.object(bodyData) }
 
     var refusal: any Error {
         let message = body["message"] as? String ?? "the node answered HTTP \(status)"

@@ -280,6 +280,8 @@ def browse(page, base, work, a, b, household, errors):
         issues = page.inner_text("#upload-issues")
         check("Row 3" in issues, f"the upload lists row 3 as bad: {issues}")
         shot(page, "files")
+        remote = run("central", "import-csv", "households", bad, "--url", base, "--operator", "boss", password=PASSWORDS["boss"], ok=False)
+        check(remote.returncode == 2 and "Row 3" in remote.stderr, f"the CLI over --url lists the same bad rows (exit 2): {remote.returncode} {remote.stderr}")
         households_after = households_of_cell()
         check(households_after == households_before and "NEWHOUSEHOLD000000000000001" not in households_after, "a bad upload imports nothing")
         page.click("#nav-audit")

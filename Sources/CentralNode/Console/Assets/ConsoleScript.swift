@@ -23,7 +23,7 @@ const T = {
     forbidden: "Your role cannot do this.", differs: "differs", code: "Code", street: "Street", address: "Address", mergedInto: "Merged into",
     reason: "Reason", tasksOf: "Tasks", noItems: "Nothing here.", sessionEnded: "Your session ended; log in again.", viewOnly: "View only: your role cannot settle review items.",
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
-    deleted: "deleted", kept: "kept", digest: "Digest", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
+    deleted: "deleted", kept: "kept", digest: "Digest", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
     clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
   zh: {
@@ -44,7 +44,7 @@ const T = {
     forbidden: "您的角色无权执行此操作。", differs: "不同", code: "编码", street: "街道", address: "地址", mergedInto: "已合并至",
     reason: "原因", tasksOf: "任务", noItems: "暂无内容。", sessionEnded: "会话已结束，请重新登录。", viewOnly: "只读：您的角色不能处理审核事项。",
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
-    deleted: "已删除", kept: "保留", digest: "摘要值", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
+    deleted: "已删除", kept: "保留", digest: "摘要值", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
     clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
 };
@@ -106,7 +106,7 @@ function chrome() {
   $("logout").textContent = t("logout");
   $("nav").setAttribute("aria-label", lang === "zh" ? "栏目" : "Sections");
   if (!me) return;
-  $("whoami").textContent = me.operator + " (" + me.role + ")";
+  $("whoami").textContent = me.operator + " (" + t("role_" + me.role) + ")";
   const current = (location.hash.slice(2).split(/[/?]/)[0]) || "overview";
   $("nav").replaceChildren(...sections.filter((s) => s !== "operators" || can("manage")).map((s) =>
     h("a", { href: "#/" + s, id: "nav-" + s, "aria-current": (current === s || (s === "review" && current === "item") || (s === "records" && current === "household")) ? "page" : null }, t(s))));
@@ -136,7 +136,9 @@ function renderLogin(message) {
     try { me = await api("POST", "/v1/admin/login", { name: name.value, password: pw.value }); pw.value = ""; route(); }
     catch (x) { err.textContent = x.message; }
   } }, h("h1", {}, t("loginTitle")), h("label", {}, t("name"), name), h("label", {}, t("password"), pw),
-    h("button", { class: "primary", type: "submit", id: "login-submit" }, t("login")), err);
+    h("button", { class: "primary", type: "submit", id: "login-submit" }, t("login")), err,
+    h("p", {}, h("button", { type: "button", class: "link", id: "login-lang", lang: lang === "zh" ? "en" : "zh-CN",
+      onclick: () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("fs-lang", lang); renderLogin(); } }, lang === "zh" ? "English" : "中文")));
   document.title = t("login") + " · FieldSync";
   $("main").replaceChildren(form); name.focus();
 }
@@ -220,7 +222,7 @@ async function item(p) {
     const cands = d.candidates.map((c, i) => h("div", { class: "candidate" + (c.winner ? " winner" : ""), id: "candidate-" + i },
       h("div", { class: "n" }, h("strong", {}, show(c.value))), c.winner ? h("span", { class: "badge good" }, t("winner")) : null,
       h("p", {}, t("device") + ": " + c.device, h("br"), t("time") + ": " + when(c.timeMillis), h("br"), h("small", { class: "note" }, c.op)),
-      can("settle") ? h("button", { type: "button", class: "primary pick", onclick: (e) => act(e.target, async () => {
+      can("settle") ? h("button", { type: "button", class: "primary pick", "aria-label": t("pick") + ": " + show(c.value) + " (" + c.device + ")", onclick: (e) => act(e.target, async () => {
         await api("POST", "/v1/admin/review/resolve", { id, pick: c.op }); done(t("resolve") + ": " + id); }) }, t("pick")) : null));
     const value = h("input", { id: "new-value" });
     const context = d.recordFields ? h("p", { class: "note" }, ["head_name", "doorplate", "code", "street", "kind", "target"].filter((k) => d.recordFields[k] !== undefined && d.recordFields[k] !== null).map((k) => k + ": " + show(d.recordFields[k])).join(" · ")) : null;
@@ -237,7 +239,7 @@ async function item(p) {
         h("table", {}, h("tbody", {}, d.compared.map((k) => h("tr", { class: d.differs.includes(k) ? "diff" : "" },
           h("th", { scope: "row" }, k), h("td", {}, show(f[k]), d.differs.includes(k) ? h("span", { class: "sr" }, " (" + t("differs") + ")") : null))),
           h("tr", {}, h("th", { scope: "row" }, t("tasksOf")), h("td", {}, d.tasks[i])))),
-        can("settle") && !hh.gone ? h("button", { type: "button", class: "primary merge", onclick: (e) => act(e.target, async () => {
+        can("settle") && !hh.gone ? h("button", { type: "button", class: "primary merge", "aria-label": t("merge") + ": " + hh.id, onclick: (e) => act(e.target, async () => {
           await api("POST", "/v1/admin/review/merge", { id, keep: hh.id }); done(t("merge") + ": " + hh.id); }) }, t("merge")) : null);
     });
     page(t("duplicate") + " · " + show(d.cell), back, h("p", {}, t("reason") + ": " + d.reason), h("div", { class: "side" }, cols),

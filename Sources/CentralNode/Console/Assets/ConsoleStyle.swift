@@ -22,6 +22,7 @@ h2 { font-size:1.1em; margin:1.2em 0 .5em; }
 button, .button { font:inherit; padding:.4em .9em; border:1px solid var(--line); border-radius:6px; background:#fff; cursor:pointer; color:var(--fg); text-decoration:none; display:inline-block; }
 button.primary { background:var(--accent); color:#fff; border-color:var(--accent); }
 button.danger { color:var(--bad); border-color:var(--bad); }
+button.link { border:none; background:none; color:var(--accent); text-decoration:underline; padding:0; }
 button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible { outline:3px solid #f5a623; outline-offset:1px; }
 button[disabled] { opacity:.5; cursor:default; }
 input, select, textarea { font:inherit; padding:.35em .5em; border:1px solid var(--line); border-radius:6px; }
