@@ -18,7 +18,8 @@ enum CentralCommands {
                                                  node's URL, the enrollment payload for its QR code;
                                                  --qr writes that QR code as a printable SVG (owner-only)
           devices                                list devices, their cells and when they last synced
-          revoke DEVICE                          revoke a device at once
+          revoke DEVICE [--wipe lost|stolen]     revoke a device at once; --wipe: it also erases everything
+                                                 it holds at its next contact, and says so
           cells DEVICE --set C1,C2               change a device's cells (takes effect at its next sync)
           bundle import FILE [--device NAME] --reply OUT   import a device's bundle, write the reply bundle
           bundle export --device NAME OUT        write a bundle of everything in a device's cells
@@ -109,20 +110,24 @@ enum CentralCommands {
                     if let replica = d.replica { row["replica"] = replica.hex }
                     if let unsynced = d.hint?.unsynced { row["unsynced"] = unsynced }
                     if let offset = d.hint?.clockOffsetMillis { row["clockOffsetMillis"] = offset }
+                    if let wipe = d.wipe { row["wipe"] = ["reason": wipe.reason, "requestedMillis": wipe.requestedMillis, "wipedMillis": wipe.wipedMillis as Any? ?? NSNull()] as [String: Any] }
                     return row
                 })
             } else {
                 for d in devices {
                     let seen = d.lastSeenMillis.map { Date(timeIntervalSince1970: Double($0) / 1000).formatted(Date.ISO8601FormatStyle()) } ?? "never"
                     let hints = [d.hint?.unsynced.map { "\($0) unsent" }, d.hint?.clockOffsetMillis.map { "clock \($0 >= 0 ? "+" : "")\($0 / 1000) s" }].compactMap { $0 }
-                    Output.line("\(d.name)\t\(d.cells.joined(separator: ","))\tlast seen \(seen)\(hints.isEmpty ? "" : "\t" + hints.joined(separator: ", "))\(d.revoked ? "\tREVOKED" : "")")
+                    Output.line("\(d.name)\t\(d.cells.joined(separator: ","))\tlast seen \(seen)\(hints.isEmpty ? "" : "\t" + hints.joined(separator: ", "))\(d.revoked ? "\tREVOKED" : "")\(d.wipe.map { w in w.wipedMillis.map { "\tERASED \(Date(timeIntervalSince1970: Double($0) / 1000).formatted(Date.ISO8601FormatStyle()))" } ?? "\tERASE REQUESTED (\(w.reason))" } ?? "")")
                 }
             }
         case "revoke":
             guard let device = args.positional.first else { throw UsageError("name the device to revoke") }
+            let wipe = args.value("wipe")
+            if let wipe, !Hub.wipeReasons.contains(wipe) { throw UsageError("--wipe takes the reason: lost or stolen; got \"\(wipe)\"") }
             try args.checkAllUsed()
-            try Hub.open(path: path, schema: FieldModel.schema).revoke(device: device, actor: actor)
-            json ? Output.json(["device": device, "revoked": true]) : Output.line("revoked \(device)")
+            try Hub.open(path: path, schema: FieldModel.schema).revoke(device: device, actor: actor, wipe: wipe)
+            json ? Output.json(["device": device, "revoked": true, "wipe": wipe ?? NSNull()] as [String: Any])
+                 : Output.line("revoked \(device)" + (wipe.map { " (\($0)): it erases its data when it next connects; `central devices` shows when it has" } ?? ""))
         case "cells":
             guard let device = args.positional.first else { throw UsageError("name the device") }
             let cells = try args.cells("set")

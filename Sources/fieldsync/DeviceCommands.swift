@@ -87,6 +87,11 @@ enum DeviceCommands {
         case "status":
             try args.checkAllUsed()
             let replica = try open(path)
+            if let wiped = replica.wipedMillis {
+                let when = Date(timeIntervalSince1970: Double(wiped) / 1000).formatted(Date.ISO8601FormatStyle())
+                if json { return Output.json(["replica": replica.id.hex, "wipedMillis": wiped]) }
+                return Output.line("this device's data was erased at \(when), at the office's request (reported lost or stolen); enroll it again to use it")
+            }
             let settings = try? Settings.load(replica)
             let status: [String: Any] = [
                 "replica": replica.id.hex, "unsynced": try replica.unsyncedCount(), "conflicts": try replica.conflicts().count,
@@ -147,11 +152,20 @@ enum DeviceCommands {
         var settings = try Settings.load(replica)
         let transport = HTTPSyncTransport(baseURL: settings.central, token: settings.token)
         let terminal = isatty(STDERR_FILENO) == 1 && !json
-        let progress = try SyncSession(replica: replica).run(bodies: transport.exchange(body:)) { p in
-            if terminal {
-                Output.error("\u{1B}[2K\rsync: \(p.opsUp) ops up (\(Output.bytes(p.bytesUp))), \(p.opsDown) ops + \(p.recordsDown) records down (\(Output.bytes(p.bytesDown))), \(p.rounds) exchanges",
-                             terminator: false)
+        let progress: SyncSession.Progress
+        do {
+            progress = try SyncSession(replica: replica).run(bodies: transport.exchange(body:)) { p in
+                if terminal {
+                    Output.error("\u{1B}[2K\rsync: \(p.opsUp) ops up (\(Output.bytes(p.bytesUp))), \(p.opsDown) ops + \(p.recordsDown) records down (\(Output.bytes(p.bytesDown))), \(p.rounds) exchanges",
+                                 terminator: false)
+                }
             }
+        } catch let refusal as SyncRefusal where refusal.code == SyncRefusal.wipedCode {
+            // The session erased the replica at the node's request; the token goes too.
+            try replica.withConnection { db in
+                try db.execute("DELETE FROM fieldsync_device WHERE key IN ('token', 'cells'); PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+            throw refusal
         }
         if terminal { Output.error("") }
         settings.cells = progress.cells

@@ -90,9 +90,11 @@ struct RemoteCentral {
             if let qr { Output.line("QR code written to \(qr); print it, then delete the file") }
         case "revoke":
             guard let device = args.positional.first else { throw UsageError("name the device to revoke") }
+            let wipe = args.value("wipe")
             try args.checkAllUsed()
             try login()
-            try echo(call("POST", "/v1/admin/devices/revoke", body: ["device": device]), json: json, "revoked \(device)")
+            try echo(call("POST", "/v1/admin/devices/revoke", body: ["device": device, "wipe": wipe ?? ""]), json: json,
+                     "revoked \(device)" + (wipe.map { " (\($0)): it erases its data when it next connects" } ?? ""))
         case "cells":
             guard let device = args.positional.first else { throw UsageError("name the device") }
             let cells = try args.cells("set")

@@ -29,14 +29,14 @@ struct HubSyncTests {
             hub = try Hub.open(path: ":memory:", schema: schema, options: options)
         }
 
-        mutating func enroll(_ name: String, cells: [String], index: UInt64, clockMillis: Int64? = nil) throws {
+        mutating func enroll(_ name: String, cells: [String], index: UInt64, clockMillis: Int64? = nil, path: String = ":memory:") throws {
             let enrollment = try hub.enroll(device: name, cells: cells, actor: "operator-1")
             let deviceClock = ManualClock(millis: clockMillis ?? HubSyncTests.epoch)
             var options = ReplicaOptions()
             options.clock = deviceClock
             options.replicaID = ReplicaID(high: index, low: index)
             options.randomSeed = index
-            devices[name] = (try Replica.open(path: ":memory:", schema: schema, options: options), enrollment.token, deviceClock)
+            devices[name] = (try Replica.open(path: path, schema: schema, options: options), enrollment.token, deviceClock)
         }
 
         func replica(_ name: String) -> Replica { devices[name]!.replica }

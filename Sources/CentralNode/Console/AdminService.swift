@@ -179,9 +179,11 @@ public struct AdminService: Sendable {
             return Self.reply(.ok, result)
         }
         add(&router, "POST", "/v1/admin/devices/revoke", .manage) { call in
-            let name = try call.string(try call.body(), "device")
-            try hub.revoke(device: name, actor: call.operatorName)
-            return Self.reply(.ok, ["device": name, "revoked": true])
+            let body = try call.body()
+            let name = try call.string(body, "device")
+            let wipe = (body["wipe"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+            try hub.revoke(device: name, actor: call.operatorName, wipe: wipe)
+            return Self.reply(.ok, ["device": name, "revoked": true, "wipe": wipe ?? NSNull()])
         }
         add(&router, "POST", "/v1/admin/devices/cells", .manage) { call in
             let body = try call.body()

@@ -272,7 +272,8 @@ extension Hub {
                                    "staleDay": device.lastSeenMillis.map { now - $0 > 86_400_000 } ?? true,
                                    "heldOperations": device.replica.map { held[$0] ?? 0 } ?? 0,
                                    "unsynced": device.hint?.unsynced ?? NSNull(),
-                                   "clockOffsetMillis": device.hint?.clockOffsetMillis ?? NSNull()]
+                                   "clockOffsetMillis": device.hint?.clockOffsetMillis ?? NSNull(),
+                                   "wipe": device.wipe.map { ["reason": $0.reason, "requestedMillis": $0.requestedMillis, "wipedMillis": $0.wipedMillis ?? NSNull()] as JSONObject } ?? NSNull()]
             if let replica = device.replica { row["replica"] = replica.hex }
             rows.append(row)
         }

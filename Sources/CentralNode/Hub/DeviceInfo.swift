@@ -12,6 +12,17 @@ public struct DeviceInfo: Sendable, Equatable {
     /// What the device said at its last exchange (nil: it never said): operations it had not
     /// yet had acknowledged, and how far its own clock was from the node's.
     public var hint: DeviceHint? = nil
+    /// Asked to erase its data (reported lost or stolen), and when it said it had.
+    public var wipe: DeviceWipe? = nil
+}
+
+/// An operator's request that a lost or stolen device erase its data (`central revoke --wipe`),
+/// and whether the device has confirmed it.
+public struct DeviceWipe: Sendable, Equatable {
+    public let requestedMillis: Int64
+    /// `lost` or `stolen`.
+    public let reason: String
+    public let wipedMillis: Int64?
 }
 
 /// A device's hints at its last exchange (Design.md section 13, `clockMillis` and `unsynced`): its operations not yet

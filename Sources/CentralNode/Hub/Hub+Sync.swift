@@ -60,10 +60,19 @@ extension Hub {
     private func respond(to request: SyncRequest, token: String) throws -> PulledPage {
         let request = try Self.withCanonicalCells(request)
         try Self.checkPush(request)
-        var (device, binds, now) = try read { access in
-            let (device, binds) = try Self.authenticateReading(token: token, replica: request.device, access: access)
-            return (device, binds, access.nowMillis)
+        let authenticated: (Device, Bool, Int64)
+        do {
+            authenticated = try read { access in
+                let (device, binds) = try Self.authenticateReading(token: token, replica: request.device, access: access)
+                return (device, binds, access.nowMillis)
+            }
+        } catch let refusal as HubRefusal where refusal.reply.code == "revoked" {
+            // A revoked device may have been asked to erase its data: that answer comes first.
+            try answerWipe(request, token: token)
+            throw refusal
         }
+        var (device, binds) = (authenticated.0, authenticated.1)
+        let now = authenticated.2
         noteHint(device.name, request, atMillis: now)
         var held: [SyncResponse.Held] = []
         if binds || !request.push.isEmpty {
@@ -394,11 +403,31 @@ extension Hub {
         return row
     }
 
+    /// For a device an operator asked to erase its data (reported lost or stolen): records its
+    /// confirmation (a request with `wiped`) and answers `wiped`, or tells it to erase (`wipe`).
+    /// Other devices pass. Nothing a wiped device sends is ever stored.
+    func answerWipe(_ request: SyncRequest, token: String) throws {
+        let row = try read { try Self.tokenRow(token, access: $0) }
+        guard let reason = row.wipeReason else { return }
+        if request.wiped || row.wipedMillis != nil {
+            if row.wipedMillis == nil {
+                try replica.centralTransaction { access in
+                    try HubStore(access).confirmWipe(row.name, atMillis: access.nowMillis)
+                    try Self.audit(access, actor: "device \(row.name)", action: "wipe-confirmed", detail: "device \(row.name) erased its data (\(reason))")
+                }
+            }
+            throw HubRefusal(401, SyncRefusal.wipedCode, "device \(row.name) was reported \(reason) and has erased its data; it can no longer sync: enroll it again to use it")
+        }
+        throw HubRefusal(401, SyncRefusal.wipeCode, "device \(row.name) was reported \(reason) by an operator: it must erase its data now")
+    }
+
     /// Refuses a token that is unknown or revoked, reading only (no write lock): the HTTP layer
     /// calls it once the headers are in, before it reads or parses a body.
     public func checkToken(_ token: String) throws {
         let row = try read { try Self.tokenRow(token, access: $0) }
-        guard !row.revoked else {
+        // A device asked to erase its data is let through: its request is answered `wipe`, and
+        // its confirmation (`wiped` in the body) recorded.
+        guard !row.revoked || row.wipeReason != nil else {
             throw HubRefusal(401, "revoked", "device \(row.name) was revoked by an operator; it can no longer sync")
         }
     }

@@ -142,12 +142,21 @@ public final class Hub: Sendable {
     }
 
     /// Revokes a device at once: its token stops working and its later pushes are refused.
-    public func revoke(device name: String, actor: String) throws {
+    /// With `wipe` (`lost` or `stolen`), the device is also told, at its next contact, to erase
+    /// everything it holds, and says when it has (`DeviceInfo.wipe`).
+    public func revoke(device name: String, actor: String, wipe: String? = nil) throws {
+        if let wipe, !Self.wipeReasons.contains(wipe) {
+            throw SyncError(.invalidInput, "a wipe's reason is lost or stolen, not \"\(wipe.prefix(20))\"")
+        }
         try replica.centralTransaction { access in
-            guard try HubStore(access).revoke(name) else { throw SyncError(.notFound, "no device named \"\(name)\"") }
-            try Self.audit(access, actor: actor, action: "revoke", detail: "device \(name)")
+            let store = HubStore(access)
+            let found = try wipe.map { try store.requestWipe(name, reason: $0, atMillis: access.nowMillis) } ?? store.revoke(name)
+            guard found else { throw SyncError(.notFound, "no device named \"\(name)\"") }
+            try Self.audit(access, actor: actor, action: "revoke", detail: "device \(name)" + (wipe.map { "; wipe (\($0))" } ?? ""))
         }
     }
+
+    public static let wipeReasons: Set<String> = ["lost", "stolen"]
 
     /// Replaces a device's cells. Cells it served before stay writable for its pushes, so work
     /// done offline before a reassignment is not lost.
@@ -169,7 +178,7 @@ public final class Hub: Sendable {
         return try replica.centralRead { try HubStore($0).devices() }.map { device in
             DeviceInfo(name: device.name, replica: device.replica, cells: device.cells, revoked: device.revoked, enrolledMillis: device.enrolledMillis,
                        lastSeenMillis: [device.lastSeenMillis, pending[device.name]].compactMap { $0 }.max(),
-                       hint: hints[device.name] ?? device.hint)
+                       hint: hints[device.name] ?? device.hint, wipe: device.wipe)
         }
     }
 

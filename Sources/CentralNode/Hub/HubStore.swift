@@ -54,12 +54,14 @@ struct HubStore {
         """
 
     /// Adds what later versions store to a node's file an earlier version made: the devices'
-    /// hints (Step 9). Idempotent.
+    /// hints (Step 9), wipes of lost devices (Step 10). Idempotent.
     static func upgrade(_ db: Connection) throws {
         var columns: Set<String> = []
         let info = try db.prepare("PRAGMA table_info(central_device)")
         while try info.step() { columns.insert(info.text(at: 1)) }
-        for (column, type) in [("unsynced_hint", "INTEGER"), ("clock_offset_millis", "INTEGER"), ("hint_millis", "INTEGER")] where !columns.contains(column) {
+        let added = [("unsynced_hint", "INTEGER"), ("clock_offset_millis", "INTEGER"), ("hint_millis", "INTEGER"),
+                     ("wipe_requested_millis", "INTEGER"), ("wipe_reason", "TEXT"), ("wiped_millis", "INTEGER")]
+        for (column, type) in added where !columns.contains(column) {
             try db.execute("ALTER TABLE central_device ADD COLUMN \(column) \(type)")
         }
     }
@@ -72,15 +74,36 @@ struct HubStore {
         var replica: ReplicaID?
         var revoked: Bool
         var tokenHash: [UInt8]
+        /// An operator asked the device to erase its data (lost or stolen): the reason.
+        var wipeReason: String? = nil
+        /// When the device said it had.
+        var wipedMillis: Int64? = nil
     }
 
     func device(byTokenHash hash: [UInt8]) throws -> TokenRow? {
-        let select = try db.cached("SELECT name, replica, revoked, token_hash FROM central_device WHERE token_hash = ?")
+        let select = try db.cached("""
+            SELECT name, replica, revoked, token_hash, CASE WHEN wipe_requested_millis IS NULL THEN NULL ELSE coalesce(wipe_reason, 'lost') END, wiped_millis
+            FROM central_device WHERE token_hash = ?
+            """)
         defer { select.reset() }
         try select.bind([.blob(hash)])
         guard try select.step() else { return nil }
         return TokenRow(name: select.text(at: 0), replica: select.isNull(at: 1) ? nil : ReplicaID(bytes: select.bytes(at: 1)),
-                        revoked: select.int64(at: 2) != 0, tokenHash: select.bytes(at: 3))
+                        revoked: select.int64(at: 2) != 0, tokenHash: select.bytes(at: 3),
+                        wipeReason: select.isNull(at: 4) ? nil : select.text(at: 4), wipedMillis: select.isNull(at: 5) ? nil : select.int64(at: 5))
+    }
+
+    /// Revokes a device and asks it to erase its data at its next contact; false when there is
+    /// no device of that name.
+    func requestWipe(_ name: String, reason: String, atMillis: Int64) throws -> Bool {
+        try db.cached("UPDATE central_device SET revoked = 1, wipe_requested_millis = coalesce(wipe_requested_millis, ?), wipe_reason = ? WHERE name = ?")
+            .run([.int(atMillis), .text(reason), .text(name)])
+        return db.changes == 1
+    }
+
+    /// The device erased its data (kept at the first time it said so).
+    func confirmWipe(_ name: String, atMillis: Int64) throws {
+        try db.cached("UPDATE central_device SET wiped_millis = coalesce(wiped_millis, ?) WHERE name = ?").run([.int(atMillis), .text(name)])
     }
 
     func deviceExists(_ name: String) throws -> Bool {
@@ -171,7 +194,7 @@ struct HubStore {
         let select = try db.prepare("""
             SELECT name, replica, revoked, enrolled_millis, last_seen_millis,
                    (SELECT group_concat(cell, ',') FROM (SELECT cell FROM central_device_cell c WHERE c.name = d.name AND current = 1 ORDER BY cell)),
-                   unsynced_hint, clock_offset_millis, hint_millis
+                   unsynced_hint, clock_offset_millis, hint_millis, wipe_requested_millis, wipe_reason, wiped_millis
             FROM central_device d ORDER BY name
             """)
         var result: [DeviceInfo] = []
@@ -182,7 +205,9 @@ struct HubStore {
                                      lastSeenMillis: select.isNull(at: 4) ? nil : select.int64(at: 4),
                                      hint: select.isNull(at: 8) ? nil : DeviceHint(
                                         unsynced: select.isNull(at: 6) ? nil : Int(select.int64(at: 6)),
-                                        clockOffsetMillis: select.isNull(at: 7) ? nil : select.int64(at: 7), atMillis: select.int64(at: 8))))
+                                        clockOffsetMillis: select.isNull(at: 7) ? nil : select.int64(at: 7), atMillis: select.int64(at: 8)),
+                                     wipe: select.isNull(at: 9) ? nil : DeviceWipe(requestedMillis: select.int64(at: 9),
+                                        reason: select.isNull(at: 10) ? "lost" : select.text(at: 10), wipedMillis: select.isNull(at: 11) ? nil : select.int64(at: 11))))
         }
         return result
     }

@@ -64,6 +64,7 @@ enum WireJSON {
             if let form = request.snapshotForm { o.field("snapshotForm") { $0.int(Int64(form)) } }
             if let snapshots = request.snapshots { o.field("snapshots") { $0.dictionary(snapshots) { $0.string($1) } } }
             if let unsynced = request.unsynced { o.field("unsynced") { $0.int(Int64(unsynced)) } }
+            if request.wiped { o.field("wiped") { $0.bool(true) } }
         }
     }
 
@@ -265,7 +266,8 @@ enum WireJSON {
                            digests: try f.optionalKey("digests").map(stringMap), snapshots: try f.optionalKey("snapshots").map(stringMap),
                            snapshotForm: try f.optionalKey("snapshotForm")?.int(),
                            clockMillis: try f.optionalKey("clockMillis").flatMap { try hint($0, 0...(Int64(1) << 47)) },
-                           unsynced: try f.optionalKey("unsynced").flatMap { try hint($0, 0...Int64(Int32.max)).map(Int.init) })
+                           unsynced: try f.optionalKey("unsynced").flatMap { try hint($0, 0...Int64(Int32.max)).map(Int.init) },
+                           wiped: try f.optionalKey("wiped")?.bool() ?? false)
     }
 
     /// An integer hint, nil when outside its range: a hint never stops a sync (a device whose

@@ -22,7 +22,9 @@ package final class Connection {
     /// records scattered by random ids go to the kernel for most pages.
     package static let cacheKiB = 32 * 1024
 
-    package init(path: String, readOnly: Bool = false) throws {
+    /// `key`: the database is encrypted with it (SQLCipher's interface); refused with a clear
+    /// error when this SQLite cannot encrypt. Debian's SQLite cannot.
+    package init(path: String, readOnly: Bool = false, key: DatabaseKey? = nil) throws {
         if Self.isFilePath(path) {
             try OwnerOnlyFile.prepareDatabase(atPath: path, creating: !readOnly)
         }
@@ -40,6 +42,8 @@ package final class Connection {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, Self.busyTimeoutMillis)
         do {
+            // The key goes first: with SQLCipher nothing of the file can be read before it.
+            if let key { try Self.applyKey(key, to: self) }
             if !readOnly && path != ":memory:" && !path.hasPrefix("file::memory:") {
                 try execute("PRAGMA journal_mode=WAL")
             }
@@ -49,9 +53,27 @@ package final class Connection {
             // devices' pushes together, each in a savepoint), in memory rather than in a file.
             try execute("PRAGMA temp_store=MEMORY")
             try execute("PRAGMA foreign_keys=ON")
+            // Deleted and overwritten content is zeroed, not left in free space: a record that
+            // leaves a device, or a value replaced, is not in the file's bytes any more.
+            try execute("PRAGMA secure_delete=ON")
         } catch {
             sqlite3_close_v2(db)
             throw error
+        }
+    }
+
+    /// Gives the connection its key, and checks that it took: a SQLite without encryption
+    /// ignores `PRAGMA key` silently, and answers `PRAGMA cipher_version` with nothing.
+    private static func applyKey(_ key: DatabaseKey, to connection: Connection) throws {
+        try connection.execute(key.pragma)
+        guard let version = try connection.scalar("PRAGMA cipher_version")?.text, !version.isEmpty else {
+            throw SyncError(.invalidInput, "this build's SQLite (\(String(cString: sqlite3_libversion()))) cannot encrypt a database, so the replica would be stored in plain text; link SyncKit with SQLCipher to use an encryption key, or open the replica without one (README, \"Encryption at rest\")")
+        }
+        // A wrong key shows at the first read of the file.
+        do {
+            _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+        } catch {
+            throw SyncError(.invalidInput, "the encryption key does not open this replica file (or the file is not a database); nothing was changed")
         }
     }
 

@@ -59,6 +59,10 @@ final class Engine {
     /// Records touched by the open transaction, reported to observers after commit (appended
     /// per write, grouped once per commit by `changedRecords`).
     var touched: [(collection: String, entity: EntityID)] = []
+    /// Records left this replica since the write-ahead log was last truncated (`evict`).
+    var recordsLeft = false
+    /// The replica was wiped at the central node's request (`Replica.wipe`): it takes no writes.
+    var wipedMillis: Int64?
 
     /// The records the open transaction changed, by collection.
     var changedRecords: [String: Set<EntityID>] {
@@ -70,7 +74,7 @@ final class Engine {
     /// A read-only engine on a file another engine (the writer) has opened: the catalog and the
     /// replica directory as stored, no writes. For the central node's pool of readers.
     init(readerOf path: String, schema: Schema, options: ReplicaOptions) throws {
-        let db = try Connection(path: path, readOnly: true)
+        let db = try Connection(path: path, readOnly: true, key: options.encryptionKey)
         self.db = db
         self.options = options
         rng = SplitMix64(seed: 0)
@@ -93,7 +97,7 @@ final class Engine {
     }
 
     init(path: String, schema: Schema, options: ReplicaOptions) throws {
-        let db = try Connection(path: path)
+        let db = try Connection(path: path, key: options.encryptionKey)
         self.db = db
         self.options = options
         var generator = SplitMix64(seed: options.randomSeed ?? UInt64.random(in: .min ... .max))
@@ -132,6 +136,7 @@ final class Engine {
         clock = HybridLogicalClock(last: bound == .zero ? .zero : max(leaseStart, lastLocal))
         persistedHLC = bound
         clockOffsetMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'clock_offset'")?.int ?? 0
+        wipedMillis = try db.scalar("SELECT value FROM _fs_state WHERE key = 'wiped_millis'")?.int
         quarantineCount = Int(try db.scalar("SELECT count(*) FROM _fs_quarantine")?.int ?? 0)
         coverCount = Int(try db.scalar("SELECT count(*) FROM _fs_cover")?.int ?? 0)
         dataVersion = try db.scalar("PRAGMA data_version")?.int ?? 0

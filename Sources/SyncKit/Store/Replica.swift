@@ -46,7 +46,12 @@ public final class Replica: @unchecked Sendable {
     /// thread, it joins that transaction (a throw must then abort the outer one too).
     @discardableResult
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
-        try withEngineTransaction(origin: .local) { try body(WriteTransaction(engine: $0)) }
+        try withEngineTransaction(origin: .local) { engine in
+            if let wiped = engine.wipedMillis {
+                throw SyncError(.invalidInput, "this device's data was erased at the office's request (reported lost or stolen, \(Date(timeIntervalSince1970: Double(wiped) / 1000).formatted(.iso8601))); it takes no more work: enroll it again to use it")
+            }
+            return try body(WriteTransaction(engine: engine))
+        }
     }
 
     /// Applies operations from other replicas, in any order, with duplicates: idempotent,

@@ -21,6 +21,12 @@ public struct ReplicaOptions: Sendable {
     public var compactOpsPerSyncMax = 10_000
     /// Limits on values and operations.
     public var limits = Limits()
+    /// The key of an encrypted database file (Design.md section 4, "Encryption at rest"), from
+    /// the platform's keystore. SyncKit passes it to SQLite with SQLCipher's `PRAGMA key`
+    /// before anything else is read, and refuses to open the file when the SQLite it is linked
+    /// with cannot encrypt (rather than store personal data in plain text after the app asked
+    /// for encryption). nil: the file is not encrypted by SyncKit.
+    public var encryptionKey: DatabaseKey? = nil
 
     package var faultInjector: (@Sendable (FaultPoint) throws -> Void)? = nil
 

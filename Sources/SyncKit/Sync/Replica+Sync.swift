@@ -62,7 +62,7 @@ extension Replica {
         if let (cell, cseq) = response.cursors.first(where: { $0.value > UInt64(Int64.max) }) {
             throw SyncError(.invalidInput, "the central node sent cursor \(cseq) for cell \(cell.prefix(40)), past the largest sequence number; the reply is damaged")
         }
-        return try withEngineTransaction(origin: .remote) { engine in
+        let report = try withEngineTransaction(origin: .remote) { engine in
             guard response.acceptedThroughSeq <= engine.localSeq else {
                 throw SyncError(.invalidInput,
                     "the central node says it stored this device's operations through \(response.acceptedThroughSeq), but this replica has written only \(engine.localSeq): was the replica file restored from a backup? Contact an operator")
@@ -130,6 +130,21 @@ extension Replica {
             let allSent = try engine.state("acked_seq") ?? 0 >= Int64(engine.localSeq)
             if caughtUp && allSent && engine.options.compactOpsPerSyncMax > 0 { _ = try engine.compact(opsMax: engine.options.compactOpsPerSyncMax) }
             return report
+        }
+        truncateLogIfRecordsLeft()
+        return report
+    }
+
+    /// After records left the device (cells it no longer serves, a cell taken again whole), the
+    /// write-ahead log still holds their pages: a checkpoint that truncates it leaves their
+    /// values nowhere in the files (`secure_delete` zeroed them in the database itself; Design.md
+    /// section 4, "Personal data in the files"). A checkpoint that cannot run now (a reader holds
+    /// the log) is left to SQLite's next automatic one.
+    func truncateLogIfRecordsLeft() {
+        withEngine { engine in
+            guard engine.recordsLeft else { return }
+            engine.recordsLeft = false
+            try? engine.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
 }
@@ -227,6 +242,7 @@ extension Engine {
             while try tombs.step() { doomed.append(tombs.text(at: 0)) }
             let leaving = doomed.filter { !pending.contains("\(table.id)/\($0)") }
             guard !leaving.isEmpty else { continue }
+            recordsLeft = true
             for entity in leaving {
                 if lastRecord?.key == RecordKey(collection: table.id, entity: entity) { lastRecord = nil }
                 try db.cached(table.deleteSQL).run([.text(entity)])

@@ -44,10 +44,13 @@ public struct SyncRequest: Sendable, Equatable {
     /// (this push included). Absent: the device does not say. The merge never reads them.
     public var clockMillis: Int64?
     public var unsynced: Int?
+    /// The device erased its data at the node's request (`SyncRefusal.wipeCode`): the node
+    /// records that it did. Absent (false) otherwise.
+    public var wiped: Bool = false
 
     public init(device: ReplicaID, cursors: [String: UInt64], push: [Op], pullOpsMax: Int = SyncProtocol.pageOpsMax,
                 digests: [String: String]? = nil, snapshots: [String: String]? = nil, snapshotForm: Int? = nil,
-                clockMillis: Int64? = nil, unsynced: Int? = nil) {
+                clockMillis: Int64? = nil, unsynced: Int? = nil, wiped: Bool = false) {
         self.protocolVersion = SyncProtocol.version
         self.device = device
         self.cursors = cursors
@@ -58,6 +61,7 @@ public struct SyncRequest: Sendable, Equatable {
         self.snapshotForm = snapshotForm
         self.clockMillis = clockMillis
         self.unsynced = unsynced
+        self.wiped = wiped
     }
 }
 

@@ -21,6 +21,11 @@ public struct SyncRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String { reply.message }
     public var description: String { "the central node refused the sync (\(reply.code)): \(reply.message)" }
 
+    /// The node asks the device to erase its data (reported lost or stolen): the session wipes
+    /// the replica and confirms; the node's answer to the confirmation is `wipedCode`.
+    public static let wipeCode = "wipe"
+    public static let wipedCode = "wiped"
+
     /// A refusal of what was pushed (a sequence gap, a reused operation id, an operation too
     /// large for the node's body limit): pulling may go on.
     public var refusesPush: Bool { status == 422 || status == 413 }

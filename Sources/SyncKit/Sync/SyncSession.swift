@@ -10,6 +10,14 @@ public protocol SyncEndpoint: AnyObject {
     func ingest(_ response: SyncResponse, for request: SyncRequest) throws -> ApplyReport
     /// Local operations not yet acknowledged by the central node.
     func unsyncedCount() throws -> Int
+    /// Erases everything the device holds, at the central node's request (a lost or stolen
+    /// device, `Replica.wipe`).
+    func wipe() throws
+}
+
+extension SyncEndpoint {
+    /// An endpoint that holds nothing of its own has nothing to erase.
+    public func wipe() throws {}
 }
 
 extension Replica: SyncEndpoint {}
@@ -50,6 +58,8 @@ public struct SyncSession {
     private var state = State.ready
     private var verifyNext = false
     private var verifications = 0
+    /// The device erased its data at the node's request: the next request says so.
+    private var wiped = false
     /// Halved when the node finds a push too large (413), down to one operation.
     private var pushLimit: Int
 
@@ -118,8 +128,9 @@ public struct SyncSession {
             state = .done
             throw SyncError(.limitExceeded, "sync stopped after \(roundsMax) exchanges without finishing; the central node keeps sending more. Try again later or report it")
         }
-        let request = try endpoint.nextSyncRequest(pushOpsMax: progress.refusal == nil ? min(pushLimit, pushOpsMax) : 0,
+        var request = try endpoint.nextSyncRequest(pushOpsMax: progress.refusal == nil ? min(pushLimit, pushOpsMax) : 0,
                                                    pullOpsMax: pullOpsMax, verify: verifyNext)
+        if wiped { request.wiped = true }
         state = .awaiting(request)
         return request
     }
@@ -167,11 +178,18 @@ public struct SyncSession {
     /// is sent again in halves; a refusal of what was pushed (out of scope, a sequence gap) keeps
     /// the operations queued and the session goes on pulling without them. Any other refusal
     /// (revoked, unauthorized, a refusal of the pull itself) ends the session: it is rethrown.
+    /// `wipe` (the device was reported lost or stolen) erases the device's data and confirms it
+    /// to the node, whose answer, `wiped`, ends the session.
     public mutating func receive(_ refusal: SyncRefusal) throws {
         guard case .awaiting(let request) = state else {
             preconditionFailure("SyncSession.receive: no request is waiting for a reply; call nextRequest() first")
         }
-        if refusal.status == 413 && request.push.count > 1 {
+        if refusal.code == SyncRefusal.wipeCode {
+            // Reported lost or stolen: erase everything here, then tell the node it is done
+            // (the next request). Again after a lost confirmation: erasing twice is harmless.
+            try endpoint.wipe()
+            wiped = true
+        } else if refusal.status == 413 && request.push.count > 1 {
             // The node's body or batch limit is below this push: send fewer at a time.
             pushLimit = max(1, request.push.count / 2)
         } else if refusal.refusesPush && !request.push.isEmpty && progress.refusal == nil {

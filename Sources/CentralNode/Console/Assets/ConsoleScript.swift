@@ -23,7 +23,8 @@ const T = {
     forbidden: "Your role cannot do this.", differs: "differs", code: "Code", street: "Street", address: "Address", mergedInto: "Merged into",
     reason: "Reason", tasksOf: "Tasks", noItems: "Nothing here.", sessionEnded: "Your session ended; log in again.", viewOnly: "View only: your role cannot settle review items.",
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
-    deleted: "deleted", kept: "kept", digest: "Digest", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
+    deleted: "deleted", kept: "kept", digest: "Digest", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
+    confirmWipe: "Revoke this device and have it erase everything it holds when it next connects?", wiped: "erased", wipeRequested: "erase requested", lost: "lost", stolen: "stolen", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
     clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
   zh: {
@@ -44,7 +45,8 @@ const T = {
     forbidden: "您的角色无权执行此操作。", differs: "不同", code: "编码", street: "街道", address: "地址", mergedInto: "已合并至",
     reason: "原因", tasksOf: "任务", noItems: "暂无内容。", sessionEnded: "会话已结束，请重新登录。", viewOnly: "只读：您的角色不能处理审核事项。",
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
-    deleted: "已删除", kept: "保留", digest: "摘要值", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
+    deleted: "已删除", kept: "保留", digest: "摘要值", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
+    confirmWipe: "吊销此设备，并在其下次连接时清除其全部数据？", wiped: "已清除", wipeRequested: "待清除", lost: "遗失", stolen: "被盗", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
     clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
 };
@@ -270,9 +272,9 @@ async function devices(p) {
       h("td", {}, d.unsynced === null ? "—" : d.unsynced),
       h("td", {}, offset(d.clockOffsetMillis)),
       h("td", {}, d.heldOperations ? h("a", { href: "#/review?kind=quarantine" }, d.heldOperations) : "0"),
-      h("td", {}, d.revoked ? h("span", { class: "badge bad" }, t("revoked")) : h("span", { class: "badge good" }, t("active"))),
-      h("td", {}, can("manage") && !d.revoked ? h("button", { type: "button", class: "danger", onclick: (e) => { if (confirm(t("confirmRevoke"))) act(e.target, async () => {
-        await api("POST", "/v1/admin/devices/revoke", { device: d.name }); say(t("revoked") + ": " + d.name); route(); }); } }, t("revoke")) : null));
+      h("td", {}, d.wipe ? h("span", { class: "badge bad" }, d.wipe.wipedMillis ? t("wiped") + " " + when(d.wipe.wipedMillis) : t("wipeRequested") + " (" + t(d.wipe.reason) + ")")
+        : d.revoked ? h("span", { class: "badge bad" }, t("revoked")) : h("span", { class: "badge good" }, t("active"))),
+      h("td", {}, can("manage") && !d.revoked ? revokeControl(d) : null));
   });
   const enrollBox = h("div", { id: "enroll-result" });
   const name = h("input", { id: "enroll-name", required: true, placeholder: "tablet-07" });
@@ -293,6 +295,15 @@ async function devices(p) {
       h("label", {}, t("search"), search), h("button", { type: "submit" }, t("search"))),
     table([t("device"), t("cells"), t("lastSeen"), t("unsynced"), t("clockOffset"), t("held"), t("status"), ""], rows, t("devices")),
     pager(data.next, (n) => go("devices", { q: p.get("q"), after: n }), () => go("devices", { q: p.get("q") }), !!p.get("after")), enroll);
+}
+
+function revokeControl(d) {
+  const how = h("select", { "aria-label": t("revoke") + " " + d.name, class: "revoke-how" },
+    h("option", { value: "" }, t("revokeOnly")), h("option", { value: "lost" }, t("wipeLost")), h("option", { value: "stolen" }, t("wipeStolen")));
+  return h("span", { class: "row" }, how, h("button", { type: "button", class: "danger revoke", onclick: (e) => {
+    if (!confirm(how.value ? t("confirmWipe") : t("confirmRevoke"))) return;
+    act(e.target, async () => { await api("POST", "/v1/admin/devices/revoke", { device: d.name, wipe: how.value }); say(t("revoked") + ": " + d.name); route(); });
+  } }, t("revoke")));
 }
 
 async function records(p) {
