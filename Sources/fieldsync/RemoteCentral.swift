@@ -68,8 +68,15 @@ struct RemoteCentral {
             } while after != nil
             if json { return Output.json(rows) }
             for d in rows {
-                let seen = (d["lastSeenMillis"] as? Int64).map(Self.time) ?? "never"
-                Output.line("\(d["name"] as? String ?? "")\t\((d["cells"] as? [String] ?? []).joined(separator: ","))\tlast seen \(seen)\((d["revoked"] as? Bool ?? false) ? "\tREVOKED" : "")")
+                let seen = (d["lastSeenMillis"] as? NSNumber).map { Self.time($0.int64Value) } ?? "never"
+                let hints = [(d["unsynced"] as? NSNumber).map { "\($0) unsent" },
+                             (d["clockOffsetMillis"] as? NSNumber).map { "clock \($0.int64Value >= 0 ? "+" : "")\($0.int64Value / 1000) s" }].compactMap { $0 }
+                var wipe = ""
+                if let w = d["wipe"] as? [String: Any] {
+                    wipe = (w["wipedMillis"] as? NSNumber).map { "\tERASED \(Self.time($0.int64Value))" } ?? "\tERASE REQUESTED (\(w["reason"] as? String ?? ""))"
+                }
+                Output.line("\(d["name"] as? String ?? "")\t\((d["cells"] as? [String] ?? []).joined(separator: ","))\tlast seen \(seen)"
+                            + (hints.isEmpty ? "" : "\t" + hints.joined(separator: ", ")) + ((d["revoked"] as? Bool ?? false) ? "\tREVOKED" : "") + wipe)
             }
         case "enroll":
             let device = try args.required("device", "NAME")

@@ -322,6 +322,31 @@ def browse(page, base, work, a, b, household, errors):
                                                              body: JSON.stringify({id, value: '9'})});
             return r.status; }""", f"households/{household}/member_count")
         check(status == 403, f"the API refuses a viewer's resolve with 403, got {status}")
+        page.click("#logout")
+
+        # Tablet C is reported stolen: an admin revokes it with a wipe; at its next sync it erases
+        # everything it holds, and the devices page shows when.
+        c = os.path.join(work, "tablet-c.db")
+        phone = run_json("household", "show", household, "--db", c).get("phone")
+        check(phone and any(phone.encode() in open(c + suffix, "rb").read() for suffix in ("", "-wal") if os.path.exists(c + suffix)),
+              "the tablet holds the household's phone before")
+        login(page, base, "boss")
+        page.click("#nav-devices")
+        page.wait_for_selector("#device-tablet-c select.revoke-how")
+        page.select_option("#device-tablet-c select.revoke-how", "stolen")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#device-tablet-c button.revoke")
+        page.wait_for_selector("#device-tablet-c .badge.bad")
+        check("erase requested" in page.inner_text("#device-tablet-c"), "the devices page says the erase is requested")
+        wiped = run("sync", "--db", c, ok=False)
+        check(wiped.returncode == 2 and "erased its data" in wiped.stderr, f"the stolen tablet's sync ends with its data erased: {wiped.stderr}")
+        leftovers = [suffix for suffix in ("", "-wal", "-shm") if os.path.exists(c + suffix) and phone.encode() in open(c + suffix, "rb").read()]
+        check(leftovers == [], f"no file of the wiped tablet holds the phone number: {leftovers}")
+        check("erased" in run("device", "status", "--db", c).stdout, "the tablet's status says it was erased")
+        page.reload()
+        page.wait_for_selector("#device-tablet-c .badge.bad")
+        check("erased" in page.inner_text("#device-tablet-c"), "the devices page shows that the tablet erased its data")
+        shot(page, "devices-wiped")
         check(errors == [], f"no script errors in the page: {errors}")
 
 
@@ -336,7 +361,9 @@ def after_browser(base, token_a):
     check(status == 403, f"a request from another origin is refused even with the token, got {status}")
     status, _, _ = http("POST", base + "/v1/admin/devices/revoke", body, {"Cookie": cookie, "Content-Type": "application/json"})
     check(status == 403, f"a request without the CSRF token is refused, got {status}")
-    check("REVOKED" not in run("central", "devices", "--url", base, "--operator", "boss", password=PASSWORDS["boss"]).stdout, "no device was revoked by the refused requests")
+    listed = run("central", "devices", "--url", base, "--operator", "boss", password=PASSWORDS["boss"]).stdout
+    check(any(line.startswith("tablet-b\t") and "REVOKED" not in line for line in listed.splitlines()), f"the refused requests revoked nothing: {listed}")
+    check(any(line.startswith("tablet-c\t") and "ERASED" in line for line in listed.splitlines()), f"central devices shows the erased tablet: {listed}")
     status, _, _ = http("GET", base + "/v1/admin/overview", headers={"Authorization": "Bearer " + token_a})
     check(status == 401, f"a device token does not open the admin API, got {status}")
     status, _, _ = http("POST", base + "/v1/sync", b"{}", {"Cookie": cookie, "Content-Type": "application/json"})

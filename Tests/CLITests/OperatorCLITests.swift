@@ -25,6 +25,11 @@ struct OperatorCLITests {
         let rows = try #require(list.json as? [[String: Any]])
         #expect(rows.count == 1 && rows[0]["name"] as? String == "wu" && rows[0]["disabled"] as? Bool == true)
         #expect(!list.stdout.contains("argon2"), "the list never shows a password hash")
+        // A wipe names its reason.
+        let reason = try Self.run("central", "revoke", "tablet-1", "--wipe", "gone", in: dir)
+        #expect(reason.status == 64 && reason.stderr.contains("lost or stolen"))
+        let nobody = try Self.run("central", "revoke", "tablet-1", "--wipe", "stolen", in: dir)
+        #expect(nobody.status == 2 && nobody.stderr.contains("no device named"))
         let missing = try Self.run("central", "operator", "reset", "nobody", in: dir, password: "long-enough-pw")
         #expect(missing.status == 2 && missing.stderr.contains("no operator named"))
         // Every change is in the audit, under whoever ran the command.
