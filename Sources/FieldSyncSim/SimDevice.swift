@@ -22,6 +22,8 @@ final class SimDevice {
     /// Set when an operator revoked it; `revokedAfterSeq` is the last operation it had written then.
     var revoked = false
     var revokedAfterSeq: UInt64 = 0
+    /// Revoked with a wipe (reported lost or stolen): at its next contact it erases everything.
+    var wipeRequested = false
 
     /// Cells the device knows it serves, from the newest reply it took (`cellsOrder`: the order
     /// in which the hub produced that reply).

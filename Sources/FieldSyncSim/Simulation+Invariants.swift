@@ -146,6 +146,7 @@ extension Simulation {
         }
         while !bundlesToHub.isEmpty { try carryBundleToHub() }
         while !bundlesToDevice.isEmpty { try carryBundleToDevice() }
+        try wipeLostDevices()
         let working = devices.filter { !$0.revoked }
         // First everyone syncs twice without verification: a device that caught up must already
         // agree with the hub (verification is a safety net, not how devices converge).
@@ -176,6 +177,52 @@ extension Simulation {
             stuck.append("\(device.name) still has \(try device.replica.unsyncedCount()) unsent operations (last refusal: \(device.lastRefusal ?? "none"))")
         }
         throw failure("healConverges", "still not quiet after \(Self.healRoundsMax) rounds of everyone syncing" + (stuck.isEmpty ? "" : ": " + stuck.joined(separator: "; ")))
+    }
+
+    /// Every device reported lost reaches the hub once more: it erases everything it holds and
+    /// says so. Then nothing of it is left: no record, no operation, nothing unsent, and none of
+    /// the district's names or phone numbers in the bytes of its files; and the hub knows it did.
+    func wipeLostDevices() throws {
+        let personal = try districtPersonalValues()
+        for device in devices where device.wipeRequested {
+            do {
+                _ = try fullSync(device)
+                throw failure("wipedDevicesKeepNothing", "\(device.name) was reported lost, but its sync ended without being told to erase its data")
+            } catch let refusal as SyncRefusal where refusal.code == SyncRefusal.wipedCode {}
+            let replica = device.replica
+            guard replica.wipedMillis != nil else { throw failure("wipedDevicesKeepNothing", "\(device.name) was told it is erased but never erased its data") }
+            for collection in FieldModel.collections where try !replica.records(collection.name, limit: 1).isEmpty {
+                throw failure("wipedDevicesKeepNothing", "\(device.name) erased its data but still holds \(collection.name)")
+            }
+            guard try replica.loggedCount() == 0, try replica.unsyncedCount() == 0 else {
+                throw failure("wipedDevicesKeepNothing", "\(device.name) erased its data but its log still holds \(try replica.loggedCount()) operations")
+            }
+            for suffix in ["", "-wal"] {
+                guard let bytes = FileManager.default.contents(atPath: device.path + suffix) else { continue }
+                if let value = personal.first(where: { bytes.range(of: Data($0.utf8)) != nil }) {
+                    throw failure("wipedDevicesKeepNothing", "\(device.name) erased its data but its file\(suffix) still holds \"\(value)\"")
+                }
+            }
+            guard try hub.devices().first(where: { $0.name == device.name })?.wipe?.wipedMillis != nil else {
+                throw failure("wipedDevicesKeepNothing", "\(device.name) erased its data but the hub did not record it")
+            }
+        }
+    }
+
+    /// Every head name and phone number of the hub's households (long enough not to occur by chance).
+    func districtPersonalValues() throws -> Set<String> {
+        var values: Set<String> = []
+        var after: EntityID?
+        while true {
+            let page = try hub.replica.records(FieldModel.households, after: after, limit: 1_000)
+            for record in page {
+                for field in ["head_name", "phone"] {
+                    if let text = record[field].text, text.utf8.count >= 6 { values.insert(text) }
+                }
+            }
+            guard page.count == 1_000, let last = page.last else { return values }
+            after = last.id
+        }
     }
 
     /// A whole sync session (the real `SyncSession`, verifying at the end) over the fake network

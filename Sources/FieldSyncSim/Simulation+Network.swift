@@ -144,7 +144,9 @@ extension Simulation {
         device.lastRefusal = refusal.description
         trace("\(device.name) refused: \(refusal)")
         switch refusal.code {
+        // (A device reported lost is refused `revoked` where a wipe cannot be asked: its bundles.)
         case "revoked" where device.revoked: return
+        case SyncRefusal.wipeCode where device.wipeRequested, SyncRefusal.wipedCode where device.wipeRequested: return
         case "outOfScope": return
         default:
             throw failure("onlyExpectedRefusals", "\(device.name) (revoked: \(device.revoked)) was refused: \(refusal)")
@@ -188,6 +190,15 @@ extension Simulation {
         guard case (_, .centralPull(_, let response)) = try SyncKit.Bundle.decode(data) else {
             throw failure("bundlesRoundTrip", "the hub's reply bundle for \(device.name) is not a central-pull bundle")
         }
+        // A device that erased its data takes nothing more, not even a late reply bundle.
+        if device.replica.wipedMillis != nil {
+            do {
+                try device.replica.importBundle(data)
+                throw failure("wipedDevicesKeepNothing", "\(device.name) took a reply bundle after erasing its data")
+            } catch let error as SyncError where error.code == .invalidInput {
+                return
+            }
+        }
         if !response.snapshots.isEmpty { device.keptAside.formUnion(try device.recordsWithUnsentWork()) }
         guard try onDevice(device, { try device.replica.importBundle(data) }) != nil else { return }
         report.bundlesReturned += 1
@@ -224,4 +235,11 @@ final class SimEndpoint: SyncEndpoint {
     }
 
     func unsyncedCount() throws -> Int { try device.replica.unsyncedCount() }
+
+    /// The node asked the device to erase everything (a crash may stop it: then it erases again
+    /// at its next contact).
+    func wipe() throws {
+        guard try simulation.onDevice(device, { try device.replica.wipe() }) != nil else { throw Lost() }
+        simulation.trace("\(device.name) erased its data at the hub's request")
+    }
 }

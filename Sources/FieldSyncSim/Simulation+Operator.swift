@@ -79,14 +79,19 @@ extension Simulation {
         if phase != "setup" { report.enrollments += 1 }
     }
 
-    /// Revokes a device (keeping at least two that work): nothing it writes afterwards may reach anyone.
+    /// Revokes a device (keeping at least two that work): nothing it writes afterwards may reach
+    /// anyone. Devices of even index are reported lost (revoked with a wipe): at their next
+    /// contact they erase everything (chosen by index, not drawn, so that seeds replay as before).
     func revokeDevice() throws {
         let working = devices.filter { !$0.revoked }
         guard working.count > 2 else { return }
         let device = random.pick(working)
-        guard try onHub({ try hub.revoke(device: device.name, actor: Self.operatorName) }) != nil else { return }
+        let wipe = device.index % 2 == 0 ? "lost" : nil
+        guard try onHub({ try hub.revoke(device: device.name, actor: Self.operatorName, wipe: wipe) }) != nil else { return }
         device.revoked = true
         device.revokedAfterSeq = device.lastSeq
+        device.wipeRequested = wipe != nil
         report.revocations += 1
+        if wipe != nil { report.wipes += 1 }
     }
 }

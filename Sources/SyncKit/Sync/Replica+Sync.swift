@@ -63,6 +63,9 @@ extension Replica {
             throw SyncError(.invalidInput, "the central node sent cursor \(cseq) for cell \(cell.prefix(40)), past the largest sequence number; the reply is damaged")
         }
         let report = try withEngineTransaction(origin: .remote) { engine in
+            if engine.wipedMillis != nil {
+                throw SyncError(.invalidInput, "this device's data was erased at the office's request (reported lost or stolen); it takes nothing more: enroll it again to use it")
+            }
             guard response.acceptedThroughSeq <= engine.localSeq else {
                 throw SyncError(.invalidInput,
                     "the central node says it stored this device's operations through \(response.acceptedThroughSeq), but this replica has written only \(engine.localSeq): was the replica file restored from a backup? Contact an operator")
