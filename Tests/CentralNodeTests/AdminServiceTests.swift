@@ -120,6 +120,8 @@ struct AdminServiceTests {
             let answer = node.send("POST", "/v1/admin/login", json: ["name": "rita", "password": "guess-\(attempt)"])
             #expect(answer.status == 401 && answer.object["code"] as? String == "loginFailed")
         }
+        // A login body larger than a login is refused on its declared length.
+        #expect(node.send("POST", "/v1/admin/login", json: ["name": "rita"], headers: [("Content-Length", "100000")]).status == 413)
         // Even the right password waits now, from this address and for this name from another.
         let waiting = node.send("POST", "/v1/admin/login", json: ["name": "rita", "password": "rita-password-1"])
         #expect(waiting.status == 429 && Int(waiting.headers["Retry-After"] ?? "") == 30)

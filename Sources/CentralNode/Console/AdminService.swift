@@ -83,7 +83,11 @@ public struct AdminService: Sendable {
 
     /// Adds the admin API's and the console's routes.
     public func addRoutes(to router: inout Router) {
-        router.add("POST", "/v1/admin/login") { self.login($0) }
+        // A login is small: a larger body is refused on its declared length, before it is read.
+        router.add("POST", "/v1/admin/login", preflight: { head in
+            guard let length = head.headers["Content-Length"].flatMap({ Int($0) }), length > Self.jsonBodyBytesMax else { return nil }
+            return Self.error(.contentTooLarge, "bodyTooLarge", "a login takes at most \(Self.jsonBodyBytesMax / 1024) KiB")
+        }) { self.login($0) }
         router.add("POST", "/v1/admin/logout") { request in
             guard let token = Self.cookie(request.headers) else { return Self.reply(.ok, ["loggedOut": true]) }
             if let session = sessions.find(token: token, nowMillis: hub.replica.nowMillis()) {

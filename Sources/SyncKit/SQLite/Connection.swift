@@ -53,8 +53,9 @@ package final class Connection {
             // devices' pushes together, each in a savepoint), in memory rather than in a file.
             try execute("PRAGMA temp_store=MEMORY")
             try execute("PRAGMA foreign_keys=ON")
-            // Deleted and overwritten content is zeroed, not left in free space: a record that
-            // leaves a device, or a value replaced, is not in the file's bytes any more.
+            // Deleted content is zeroed, not left in free space: a record that leaves a device
+            // (with its operations) is not in the file's bytes any more once the write-ahead log
+            // is truncated (Design.md section 4, "Personal data in the files").
             try execute("PRAGMA secure_delete=ON")
         } catch {
             sqlite3_close_v2(db)
