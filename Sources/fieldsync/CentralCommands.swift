@@ -301,10 +301,12 @@ enum CentralCommands {
         service.admin.warmUp()
         let scheme = cert == nil ? "http" : "https"
         let address = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(server.boundPort)"
+        let operators = (try? hub.operators().count) ?? 0
         if json {
-            Output.json(["listening": address, "port": server.boundPort, "db": path])
+            Output.json(["listening": address, "port": server.boundPort, "db": path, "console": address + "/console/", "operators": operators])
         } else {
             Output.line("listening on \(address) (database \(path)); stop with Ctrl-C")
+            Output.line("operators' console: \(address)/console/" + (operators == 0 ? " (no operator yet: fieldsync central operator add NAME --role admin --db \(path))" : ""))
         }
         Output.log("started", ["address": address])
         let signal = await signals.wait()

@@ -25,6 +25,10 @@ public struct AdminService: Sendable {
     private let log: @Sendable (String) -> Void
 
     static let cookieName = "fs_session"
+    /// Under TLS the cookie is named with the `__Host-` prefix: browsers then accept it only
+    /// Secure, for this host alone and for the whole path, so no sibling host can plant one.
+    static let secureCookieName = "__Host-fs_session"
+    var sessionCookieName: String { secureCookies ? Self.secureCookieName : Self.cookieName }
     static let jsonBodyBytesMax = 64 * 1024
 
     public init(hub: Hub, secureCookies: Bool, log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -89,18 +93,18 @@ public struct AdminService: Sendable {
             return Self.error(.contentTooLarge, "bodyTooLarge", "a login takes at most \(Self.jsonBodyBytesMax / 1024) KiB")
         }) { self.login($0) }
         router.add("POST", "/v1/admin/logout") { request in
-            guard let token = Self.cookie(request.headers) else { return Self.reply(.ok, ["loggedOut": true]) }
+            guard let token = cookie(request.headers) else { return Self.reply(.ok, ["loggedOut": true]) }
             if let session = sessions.find(token: token, nowMillis: hub.replica.nowMillis()) {
                 if let refusal = Self.crossSiteRefusal(request, csrf: session.csrf) { return refusal }
                 sessions.close(token: token)
                 try? hub.auditEvent(actor: session.operatorName, action: "logout", detail: "console session ended")
             }
             var response = Self.reply(.ok, ["loggedOut": true])
-            response.headers.add(name: "Set-Cookie", value: "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\(secureCookies ? "; Secure" : "")")
+            response.headers.add(name: "Set-Cookie", value: "\(sessionCookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\(secureCookies ? "; Secure" : "")")
             return response
         }
         add(&router, "GET", "/v1/admin/session", .read) { call in
-            let session = sessions.find(token: Self.cookie(call.request.headers) ?? "", nowMillis: hub.replica.nowMillis())
+            let session = sessions.find(token: cookie(call.request.headers) ?? "", nowMillis: hub.replica.nowMillis())
             return Self.reply(.ok, ["operator": call.operatorName, "role": call.role.rawValue, "csrf": session?.csrf ?? "",
                                     "idleSeconds": OperatorSessions.idleMillisMax / 1000, "lifetimeSeconds": OperatorSessions.lifetimeMillisMax / 1000])
         }
@@ -277,10 +281,10 @@ public struct AdminService: Sendable {
     private func add(_ router: inout Router, _ method: String, _ path: String, _ permission: OperatorRole.Permission, _ handler: @escaping Handler) {
         router.add(method, path, preflight: { head in
             // Refused before the body is read: no session, or a device's bearer token.
-            if head.headers["Authorization"] != nil && Self.cookie(head.headers) == nil {
+            if head.headers["Authorization"] != nil && cookie(head.headers) == nil {
                 return Self.error(.unauthorized, "sessionRequired", "the admin API takes an operator's login session, not a device token; log in at POST /v1/admin/login")
             }
-            guard let token = Self.cookie(head.headers) else {
+            guard let token = cookie(head.headers) else {
                 return Self.error(.unauthorized, "sessionRequired", "log in first: POST /v1/admin/login with {\"name\":…,\"password\":…}")
             }
             // An unknown or ended session never has its body read (an upload of 8 MiB, say).
@@ -295,7 +299,7 @@ public struct AdminService: Sendable {
 
     private func handle(_ request: HTTPRequest, method: String, permission: OperatorRole.Permission, _ handler: Handler) -> HTTPResponse {
         let now = hub.replica.nowMillis()
-        guard let token = Self.cookie(request.headers), let session = sessions.find(token: token, nowMillis: now) else { return Self.sessionEnded }
+        guard let token = cookie(request.headers), let session = sessions.find(token: token, nowMillis: now) else { return Self.sessionEnded }
         if method != "GET" && method != "HEAD", let refusal = Self.crossSiteRefusal(request, csrf: session.csrf) { return refusal }
         do {
             guard let role = try hub.currentRole(of: session.operatorName) else {
@@ -348,7 +352,7 @@ public struct AdminService: Sendable {
             try? hub.auditEvent(actor: name, action: "login", detail: "console session from \(request.remoteAddress.isEmpty ? "?" : request.remoteAddress)")
             var response = Self.reply(.ok, ["operator": name, "role": role.rawValue, "csrf": session.csrf,
                                             "idleSeconds": OperatorSessions.idleMillisMax / 1000, "lifetimeSeconds": OperatorSessions.lifetimeMillisMax / 1000])
-            response.headers.add(name: "Set-Cookie", value: "\(Self.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(OperatorSessions.lifetimeMillisMax / 1000)\(secureCookies ? "; Secure" : "")")
+            response.headers.add(name: "Set-Cookie", value: "\(sessionCookieName)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(OperatorSessions.lifetimeMillisMax / 1000)\(secureCookies ? "; Secure" : "")")
             return response
         } catch {
             return Self.response(for: error, log: log)
@@ -376,12 +380,14 @@ public struct AdminService: Sendable {
         return nil
     }
 
-    static func cookie(_ headers: HTTPHeaders) -> String? {
+    /// The session token of the request's cookie (of this node's cookie name).
+    func cookie(_ headers: HTTPHeaders) -> String? {
         guard let header = headers["Cookie"] else { return nil }
+        let name = sessionCookieName
         for part in header.split(separator: ";") {
             let pair = part.trimmingCharacters(in: .whitespaces)
-            if pair.hasPrefix(cookieName + "=") {
-                let value = String(pair.dropFirst(cookieName.count + 1))
+            if pair.hasPrefix(name + "=") {
+                let value = String(pair.dropFirst(name.count + 1))
                 return value.isEmpty ? nil : value
             }
         }
