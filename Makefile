@@ -1,10 +1,12 @@
 # FieldSync: `make demo` and `make test` do everything on a fresh Debian machine.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev libargon2-dev openssl curl chromium zbar-tools
+DEBIAN_PACKAGES := libsqlite3-dev pkg-config sqlite3 libmicrohttpd-dev libgnutls28-dev libqrencode-dev libargon2-dev openssl curl
+# What only the tests need beyond the build: the browser the console's test drives, and zbarimg.
+TEST_DEBIAN_PACKAGES := chromium zbar-tools
 CONFIG ?= debug
 
-.PHONY: all deps browser-deps build release test demo bench bench-district sim soak fuzz clean
+.PHONY: all deps apt-install browser-deps build release test demo bench bench-district sim soak fuzz clean
 
 all: build
 
@@ -12,7 +14,10 @@ all: build
 # As root this runs apt-get; otherwise it prints the exact command and stops.
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "error: no Swift toolchain on PATH; install Swift 6 from swift.org (the build needs swift 6.0 or newer)"; exit 1; }
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEBIAN_PACKAGES)"
+
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -26,12 +31,15 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The browser tests' driver: Playwright for Python (from PyPI, pinned), which drives Debian's
-# chromium (installed by deps); no browser is downloaded.
+# The browser test's needs: Debian's chromium and zbar-tools, and Playwright for Python (from
+# PyPI, pinned), which drives that chromium; no browser is downloaded.
 PLAYWRIGHT_VERSION := 1.65.3
 browser-deps: deps
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("playwright") != "$(PLAYWRIGHT_VERSION)")' 2>/dev/null || \
-	  { echo "installing playwright $(PLAYWRIGHT_VERSION) for Python"; python3 -m pip install --quiet --disable-pip-version-check "playwright==$(PLAYWRIGHT_VERSION)"; }
+	  { echo "installing playwright $(PLAYWRIGHT_VERSION) for Python"; \
+	    python3 -m pip install --quiet --disable-pip-version-check "playwright==$(PLAYWRIGHT_VERSION)" || \
+	    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "playwright==$(PLAYWRIGHT_VERSION)"; }
 
 release: deps
 	$(SWIFT) build -c release
