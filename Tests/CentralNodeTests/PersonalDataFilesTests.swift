@@ -14,15 +14,20 @@ struct PersonalDataFilesTests {
         }
     }
 
+    /// A fresh directory for one test's replica files, and the path of a replica in it.
+    static func replicaPath(_ name: String) throws -> (directory: URL, path: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (directory, directory.appendingPathComponent("li.db").path)
+    }
+
     static func contains(_ files: [Data], _ text: String) -> Bool {
         files.contains { $0.range(of: Data(text.utf8)) != nil }
     }
 
     @Test func aCellTakenFromADeviceLeavesNoneOfItsValuesInTheDevicesFiles() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-let-go-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, path) = try Self.replicaPath("let-go")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("li.db").path
         var world = try HubSyncTests.World()
         try world.enroll("li", cells: ["C1", "C2"], index: 1, path: path)
         try world.enroll("zhao", cells: ["C1", "C2"], index: 2)
@@ -54,10 +59,8 @@ struct PersonalDataFilesTests {
     }
 
     @Test func aStolenTabletErasesEverythingItHoldsAndTheOfficeSeesThatItDid() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-wipe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, path) = try Self.replicaPath("wipe")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("li.db").path
         var world = try HubSyncTests.World()
         try world.enroll("li", cells: ["C1"], index: 1, path: path)
         try world.enroll("zhao", cells: ["C1"], index: 2)
