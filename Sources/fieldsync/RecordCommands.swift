@@ -28,7 +28,7 @@ enum RecordCommands {
         try args.checkAllUsed()
         let collections = FieldModel.schema.collections.map { collection -> [String: Any] in
             var entry: [String: Any] = ["name": collection.name, "fields": collection.fields.map { field -> [String: Any] in
-                var f: [String: Any] = ["name": field.name, "type": field.type.rawValue, "policy": field.policy.name, "review": field.review]
+                var f: [String: Any] = ["name": field.name, "type": field.type.rawValue, "policy": field.policy.name, "review": field.review, "personal": field.personal]
                 if case .lifecycle(let lifecycle) = field.policy { f["states"] = lifecycle.precedence }
                 return f
             }]
@@ -44,6 +44,7 @@ enum RecordCommands {
             for field in collection.fields {
                 var line = "  \(field.name)\t\(field.type.rawValue)\t\(field.policy.name)"
                 if field.review { line += "\treview" }
+                if field.personal { line += "\tpersonal" }
                 if field.name == collection.cellField { line += "\tcell" }
                 if case .lifecycle(let lifecycle) = field.policy { line += "\t\(lifecycle.precedence.joined(separator: " < "))" }
                 Output.line(line)

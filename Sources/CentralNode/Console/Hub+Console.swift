@@ -408,7 +408,8 @@ extension Hub {
             while try select.step() {
                 if let task = try access.record(FieldModel.tasks, EntityID(select.text(at: 0))) { tasks.append(Self.json(task)) }
             }
-            var result: JSONObject = ["household": Self.json(record), "history": Array(history), "tasks": tasks,
+            let personal = replica.schema.collection(named: FieldModel.households)?.fields.filter(\.personal).map(\.name) ?? []
+            var result: JSONObject = ["household": Self.json(record), "history": Array(history), "tasks": tasks, "personal": personal,
                                       "conflicts": try access.conflicts(FieldModel.households, entity).filter(\.review).map { "\(FieldModel.households)/\(id)/\($0.field)" }]
             if let into = record["merged_into"].text { result["mergedInto"] = into }
             return result

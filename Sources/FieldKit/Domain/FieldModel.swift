@@ -17,11 +17,14 @@ import SyncKit
 ///   the same plate offline create one record and its details merge field by field). Address
 ///   parts are `review` registers; `status` is the `DoorplateStatus` lifecycle.
 /// - `households`: random ids. `head_name`, `member_count` and `phone` are `review` registers;
+///   they, the name's matching key and `notes` are `personal` (what an erasure removes; the
+///   dwelling, cell, status, visits and tags say where and how a household was served, not who);
 ///   `visit_count` is a counter; `visit_days` (the last visit is the latest), `tags` and
 ///   `distinct_from` (ids the collector saw as suspects and still chose to create this household
 ///   beside) are add-wins sets. A register for the last visit would let the later clock win
 ///   over the later day.
-/// - `tasks`: random ids; `status` is the `TaskStatus` lifecycle (review); `history` and `notes`
+/// - `tasks`: random ids (`notes`, free text about a visit, is `personal`); `status` is the
+///   `TaskStatus` lifecycle (review); `history` and `notes`
 ///   are add-wins sets of entries, so concurrent transitions and notes are all kept.
 /// - `review_items`: natural key (`kind`, `first_id`, `second_id`) with the pair sorted, so every
 ///   replica that detects the same duplicate creates the same record.
@@ -49,10 +52,10 @@ public enum FieldModel {
 
     public static let householdCollection = CollectionSchema(households, cellField: "cell", fields: [
         .text("cell"), .text("doorplate"), .text("unit"), .text("room"), .text("dwelling_key"),
-        .text("head_name", review: true), .text("head_name_key"),
-        .int("member_count", review: true), .text("phone", review: true),
+        .text("head_name", review: true, personal: true), .text("head_name_key", personal: true),
+        .int("member_count", review: true, personal: true), .text("phone", review: true, personal: true),
         .text("status"), .counter("visit_count"), .set("visit_days"),
-        .set("tags"), .set("distinct_from"), .text("notes"),
+        .set("tags"), .set("distinct_from"), .text("notes", personal: true),
         // Set on a household merged into another (then deleted): the redirect.
         .text("merged_into"),
     ])
@@ -60,7 +63,7 @@ public enum FieldModel {
     public static let taskCollection = CollectionSchema(tasks, cellField: "cell", fields: [
         .text("cell"), .text("kind"), .text("target"), .text("assignee"), .text("priority"), .text("due_on"),
         .lifecycle("status", TaskStatus.lifecycle, review: true), .text("completed_by"),
-        .set("notes"), .set("history"),
+        .set("notes", personal: true), .set("history"),
     ])
 
     static let reviewStatus: Lifecycle = {

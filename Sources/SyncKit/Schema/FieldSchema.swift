@@ -1,7 +1,7 @@
-/// One field of a collection: its name, value type, merge policy, and whether its conflicts go
-/// to the operators' review queue.
+/// One field of a collection: its name, value type, merge policy, whether its conflicts go
+/// to the operators' review queue, and whether it holds personal data.
 ///
-///     FieldSchema.text("head_name", review: true)
+///     FieldSchema.text("head_name", review: true, personal: true)
 ///     FieldSchema.counter("visit_count")
 ///     FieldSchema.set("tags")
 ///     FieldSchema.lifecycle("status", taskStatus)
@@ -12,22 +12,35 @@ public struct FieldSchema: Sendable, Hashable {
     public let policy: MergePolicy
     /// Conflicts on this field are shown in the central node's review queue.
     public let review: Bool
+    /// The field holds personal data about someone (a name, a phone number, a family's size,
+    /// free notes): what an erasure removes (Design.md section 4, "Personal data in the files").
+    /// A declaration of the schema, like `review`, shared by every replica.
+    public let personal: Bool
 
-    public init(name: String, type: FieldType, policy: MergePolicy = .register, review: Bool = false) {
+    public init(name: String, type: FieldType, policy: MergePolicy = .register, review: Bool = false, personal: Bool = false) {
         self.name = name
         self.type = type
         self.policy = policy
         self.review = review
+        self.personal = personal
     }
 
-    public static func text(_ name: String, review: Bool = false) -> FieldSchema { .init(name: name, type: .text, review: review) }
-    public static func int(_ name: String, review: Bool = false) -> FieldSchema { .init(name: name, type: .int, review: review) }
-    public static func real(_ name: String, review: Bool = false) -> FieldSchema { .init(name: name, type: .real, review: review) }
+    public static func text(_ name: String, review: Bool = false, personal: Bool = false) -> FieldSchema {
+        .init(name: name, type: .text, review: review, personal: personal)
+    }
+    public static func int(_ name: String, review: Bool = false, personal: Bool = false) -> FieldSchema {
+        .init(name: name, type: .int, review: review, personal: personal)
+    }
+    public static func real(_ name: String, review: Bool = false, personal: Bool = false) -> FieldSchema {
+        .init(name: name, type: .real, review: review, personal: personal)
+    }
     public static func bool(_ name: String, review: Bool = false) -> FieldSchema { .init(name: name, type: .bool, review: review) }
-    public static func blob(_ name: String, review: Bool = false) -> FieldSchema { .init(name: name, type: .blob, review: review) }
+    public static func blob(_ name: String, review: Bool = false, personal: Bool = false) -> FieldSchema {
+        .init(name: name, type: .blob, review: review, personal: personal)
+    }
     public static func counter(_ name: String) -> FieldSchema { .init(name: name, type: .int, policy: .counter) }
-    public static func set(_ name: String, of elementType: FieldType = .text) -> FieldSchema {
-        .init(name: name, type: elementType, policy: .set)
+    public static func set(_ name: String, of elementType: FieldType = .text, personal: Bool = false) -> FieldSchema {
+        .init(name: name, type: elementType, policy: .set, personal: personal)
     }
     public static func lifecycle(_ name: String, _ lifecycle: Lifecycle, review: Bool = false) -> FieldSchema {
         .init(name: name, type: .text, policy: .lifecycle(lifecycle), review: review)

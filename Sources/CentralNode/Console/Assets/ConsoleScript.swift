@@ -23,7 +23,7 @@ const T = {
     forbidden: "Your role cannot do this.", differs: "differs", code: "Code", street: "Street", address: "Address", mergedInto: "Merged into",
     reason: "Reason", tasksOf: "Tasks", noItems: "Nothing here.", sessionEnded: "Your session ended; log in again.", viewOnly: "View only: your role cannot settle review items.",
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
-    deleted: "deleted", kept: "kept", digest: "Digest", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
+    deleted: "deleted", kept: "kept", digest: "Digest", personal: "personal", personalHint: "personal data: shown to operators only, never written to logs or the audit", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
     confirmWipe: "Revoke this device and have it erase everything it holds when it next connects?", wiped: "erased", wipeRequested: "erase requested", lost: "lost", stolen: "stolen", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
     clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
@@ -45,7 +45,7 @@ const T = {
     forbidden: "您的角色无权执行此操作。", differs: "不同", code: "编码", street: "街道", address: "地址", mergedInto: "已合并至",
     reason: "原因", tasksOf: "任务", noItems: "暂无内容。", sessionEnded: "会话已结束，请重新登录。", viewOnly: "只读：您的角色不能处理审核事项。",
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
-    deleted: "已删除", kept: "保留", digest: "摘要值", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
+    deleted: "已删除", kept: "保留", digest: "摘要值", personal: "个人信息", personalHint: "个人信息：仅对操作员显示，从不写入日志或审计记录", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
     confirmWipe: "吊销此设备，并在其下次连接时清除其全部数据？", wiped: "已清除", wipeRequested: "待清除", lost: "遗失", stolen: "被盗", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
     clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
@@ -327,7 +327,8 @@ async function records(p) {
 async function household(p) {
   const d = await api("GET", "/v1/admin/household?" + q({ id: p.get("id") }));
   const f = d.household.fields;
-  const fields = table([t("detail"), t("value")], Object.keys(f).sort().map((k) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, show(f[k])))));
+  const fields = table([t("detail"), t("value")], Object.keys(f).sort().map((k) => h("tr", {}, h("th", { scope: "row" }, k,
+    d.personal.includes(k) ? [" ", h("span", { class: "badge", title: t("personalHint") }, t("personal"))] : null), h("td", {}, show(f[k])))));
   const history = table([t("time"), t("device"), t("changes")], d.history.slice().reverse().map((op) => h("tr", {}, h("td", {}, when(op.timeMillis)), h("td", {}, op.device),
     h("td", {}, op.deletes ? t("deleted") + " " : "", op.changes.map((c) => c.field + " " + (c.set !== undefined ? "= " + show(c.set) : c.add !== undefined ? "+ " + show(c.add) : c.remove !== undefined ? "− " + show(c.remove) : "+" + c.increment)).join("; ")))));
   const tasks = table([t("kind"), t("status"), "assignee", "due"], d.tasks.map((x) => h("tr", {}, h("td", {}, show(x.fields.kind)), h("td", {}, show(x.fields.status)), h("td", {}, show(x.fields.assignee)), h("td", {}, show(x.fields.due_on)))));
