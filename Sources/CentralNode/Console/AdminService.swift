@@ -235,10 +235,17 @@ public struct AdminService: Sendable {
             let table = try Self.table(call.query("table"))
             let cell = try call.query("cell").map { try GridCell(parsing: $0) }
             let csv = try hub.exportCSV(table, cell: cell, actor: call.operatorName)
-            var response = HTTPResponse(status: .ok, headers: HTTPHeaders(), body: CSVWriter().data(from: csv))
-            response.headers.add(name: "Content-Type", value: "text/csv; charset=utf-8")
-            response.headers.add(name: "Content-Disposition", value: "attachment; filename=\"\(table.rawValue)\(cell.map { "-\($0.id)" } ?? "").csv\"")
-            return response
+            return Self.file(CSVWriter().data(from: csv), name: "\(table.rawValue)\(cell.map { "-\($0.id)" } ?? "").csv", type: "text/csv; charset=utf-8")
+        }
+        // Bundles carried by hand (no network where the collector works): a device's bundle in,
+        // the reply bundle out, as `central bundle import|export` does on the node's machine.
+        add(&router, "POST", "/v1/admin/bundle/import", .manage) { call in
+            let result = try hub.importBundle(call.request.body, device: call.query("device"), actor: call.operatorName)
+            return Self.file(result.reply, name: "reply-\(call.query("device") ?? "device").fsbundle", type: "application/octet-stream")
+        }
+        add(&router, "GET", "/v1/admin/bundle/export", .manage) { call in
+            guard let device = call.query("device") else { throw SyncError(.invalidInput, "name the device: /v1/admin/bundle/export?device=NAME") }
+            return Self.file(try hub.exportBundle(device: device, actor: call.operatorName), name: "\(device).fsbundle", type: "application/octet-stream")
         }
         add(&router, "GET", "/v1/admin/audit", .read) { call in
             let before = try call.int("before").map(Int64.init)
@@ -427,6 +434,15 @@ public struct AdminService: Sendable {
         case (_, let text as String): return .text(text)
         default: throw SyncError(.invalidInput, "the value does not fit field \(parts.count == 3 ? parts[2] : id)")
         }
+    }
+
+    /// A file to download (personal data: never cached). `name` is made of ids and table names.
+    static func file(_ data: Data, name: String, type: String) -> HTTPResponse {
+        var response = HTTPResponse(status: .ok, headers: HTTPHeaders(), body: data)
+        response.headers.add(name: "Content-Type", value: type)
+        response.headers.add(name: "Content-Disposition", value: "attachment; filename=\"\(name.filter { $0.isLetter || $0.isNumber || "-_.".contains($0) })\"")
+        response.headers.add(name: "Cache-Control", value: "no-store")
+        return response
     }
 
     static func reply(_ status: HTTPStatus, _ object: [String: Any]) -> HTTPResponse {

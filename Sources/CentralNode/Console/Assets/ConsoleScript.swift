@@ -23,7 +23,8 @@ const T = {
     forbidden: "Your role cannot do this.", differs: "differs", code: "Code", street: "Street", address: "Address", mergedInto: "Merged into",
     reason: "Reason", tasksOf: "Tasks", noItems: "Nothing here.", sessionEnded: "Your session ended; log in again.", viewOnly: "View only: your role cannot settle review items.",
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
-    deleted: "deleted", kept: "kept", digest: "Digest", personal: "personal", personalHint: "personal data: shown to operators only, never written to logs or the audit", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
+    deleted: "deleted", kept: "kept", digest: "Digest", bundles: "Bundles carried by hand", bundlesHint: "A tablet without network exports a bundle file; import it here and give the tablet the reply file.",
+    bundleImport: "Import the tablet's bundle", bundleDone: "Imported. The reply for the tablet:", bundleExport: "A bundle of the device's cells", personal: "personal", personalHint: "personal data: shown to operators only, never written to logs or the audit", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
     confirmWipe: "Revoke this device and have it erase everything it holds when it next connects?", wiped: "erased", wipeRequested: "erase requested", lost: "lost", stolen: "stolen", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
     clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
@@ -45,7 +46,8 @@ const T = {
     forbidden: "您的角色无权执行此操作。", differs: "不同", code: "编码", street: "街道", address: "地址", mergedInto: "已合并至",
     reason: "原因", tasksOf: "任务", noItems: "暂无内容。", sessionEnded: "会话已结束，请重新登录。", viewOnly: "只读：您的角色不能处理审核事项。",
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
-    deleted: "已删除", kept: "保留", digest: "摘要值", personal: "个人信息", personalHint: "个人信息：仅对操作员显示，从不写入日志或审计记录", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
+    deleted: "已删除", kept: "保留", digest: "摘要值", bundles: "离线数据包", bundlesHint: "无网络的平板导出数据包文件；在此导入，并把回复文件交给平板。",
+    bundleImport: "导入平板的数据包", bundleDone: "已导入。给平板的回复文件：", bundleExport: "该设备网格的数据包", personal: "个人信息", personalHint: "个人信息：仅对操作员显示，从不写入日志或审计记录", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
     confirmWipe: "吊销此设备，并在其下次连接时清除其全部数据？", wiped: "已清除", wipeRequested: "待清除", lost: "遗失", stolen: "被盗", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
     clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
@@ -283,12 +285,15 @@ async function devices(p) {
   const enroll = can("manage") ? h("section", { "aria-labelledby": "enroll-h" }, h("h2", { id: "enroll-h" }, t("enroll")),
     h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); act(e.submitter || e.target, async () => {
       const r = await api("POST", "/v1/admin/devices/enroll", { device: name.value.trim(), cells: cells.value, url: nodeURL.value.trim() });
+      // The list shows the new device; the card with its QR code stays below it.
+      await devices(p);
+      const box = $("enroll-result");
       const img = h("img", { id: "enroll-qr", alt: t("qrTitle") + ": " + r.device, src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(r.qrSVG) });
-      enrollBox.replaceChildren(h("div", { class: "qr card" }, h("p", {}, h("strong", {}, r.device), " · " + r.cells.join(", ")), h("p", {}, t("enrollDone")), img,
+      box.replaceChildren(h("div", { class: "qr card" }, h("p", {}, h("strong", {}, r.device), " · " + r.cells.join(", ")), h("p", {}, t("enrollDone")), img,
         h("p", { class: "note" }, t("payload") + ": ", h("code", { id: "enroll-payload" }, r.payload)),
         h("button", { type: "button", class: "noprint", id: "enroll-print", onclick: () => {
           document.body.classList.add("print-qr"); window.print(); document.body.classList.remove("print-qr"); } }, t("print"))));
-      name.value = ""; cells.value = "";
+      box.scrollIntoView();
     }); } }, h("label", {}, t("deviceName"), name), h("label", {}, t("cells"), cells), h("label", {}, t("nodeURL"), nodeURL),
       h("button", { type: "submit", class: "primary", id: "enroll-submit" }, t("enroll"))), enrollBox) : null;
   page(t("devices"), h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); go("devices", { q: search.value.trim() }); } },
@@ -358,7 +363,23 @@ async function files() {
   const cell = h("input", { id: "export-cell", placeholder: t("exportAll"), size: 10 });
   const links = h("div", { class: "row" }, h("label", {}, t("cell"), cell), ["households", "doorplates"].map((k) =>
     h("button", { type: "button", onclick: () => { location.href = "/v1/admin/export?" + q({ table: k, cell: cell.value.trim() }); } }, t("download") + " " + t(k))));
-  page(t("files"), can("manage") ? [h("h2", {}, t("upload")), upload, result, h("h2", {}, t("exports")), links] : h("p", { class: "note" }, t("forbidden")));
+  const bundleFile = h("input", { id: "bundle-file", type: "file", accept: ".fsbundle", required: true });
+  const bundleDevice = h("input", { id: "bundle-device", placeholder: "tablet-07", size: 12 });
+  const bundleResult = h("div", { id: "bundle-result", "aria-live": "polite" });
+  const bundles = h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); act(e.submitter || e.target, async () => {
+    bundleResult.replaceChildren();
+    if (!bundleFile.files.length) return;
+    const response = await fetch("/v1/admin/bundle/import?" + q({ device: bundleDevice.value.trim() }), { method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": me.csrf, "Content-Type": "application/octet-stream" }, body: await bundleFile.files[0].arrayBuffer() });
+    if (!response.ok) { const body = await response.json().catch(() => ({})); throw new ApiError(response.status, body); }
+    const url = URL.createObjectURL(await response.blob());
+    bundleResult.replaceChildren(h("p", {}, t("bundleDone") + " ", h("a", { href: url, download: "reply-" + (bundleDevice.value.trim() || "device") + ".fsbundle", id: "bundle-reply" }, t("download"))));
+  }); } }, h("label", {}, t("file"), bundleFile), h("label", {}, t("device"), bundleDevice), h("button", { type: "submit", id: "bundle-submit" }, t("bundleImport")));
+  const exportDevice = h("input", { id: "bundle-export-device", placeholder: "tablet-07", size: 12 });
+  const bundleExport = h("div", { class: "row" }, h("label", {}, t("device"), exportDevice),
+    h("button", { type: "button", onclick: () => { location.href = "/v1/admin/bundle/export?" + q({ device: exportDevice.value.trim() }); } }, t("bundleExport")));
+  page(t("files"), can("manage") ? [h("h2", {}, t("upload")), upload, result, h("h2", {}, t("exports")), links,
+    h("h2", {}, t("bundles")), h("p", { class: "note" }, t("bundlesHint")), bundles, bundleResult, bundleExport] : h("p", { class: "note" }, t("forbidden")));
 }
 
 async function audit(p) {
