@@ -44,7 +44,7 @@ enum CentralCommands {
 
         Against a running node instead of the file: add --url URL and --operator NAME (or set
         FIELDSYNC_OPERATOR; the password comes from FIELDSYNC_PASSWORD or is asked for) to devices,
-        enroll, revoke, cells, review, audit, stats, digest, import-csv and export-csv (for enroll,
+        enroll, revoke, cells, review, audit, stats, digest, import-csv, export-csv and bundle (for enroll,
         --url without an operator still names the node in the payload, on the local file). The node
         checks the operator's role and audits the action under the operator's name. The console
         itself is at URL/console/.

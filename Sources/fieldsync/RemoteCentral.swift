@@ -19,7 +19,7 @@ struct RemoteCentral {
     private let session: URLSession
 
     /// Commands that run against a node.
-    static let commands: Set<String> = ["devices", "enroll", "revoke", "cells", "review", "audit", "stats", "digest", "import-csv", "export-csv"]
+    static let commands: Set<String> = ["devices", "enroll", "revoke", "cells", "review", "audit", "stats", "digest", "import-csv", "export-csv", "bundle"]
 
     /// The remote runner when the command line asks for one: `--url` (for `enroll`, where
     /// `--url` alone keeps naming the node in the enrollment payload, `--url` with an operator).
@@ -162,6 +162,32 @@ struct RemoteCentral {
                 if json { Output.json(failure.body) }
                 for issue in failure.body["issues"] as? [[String: Any]] ?? [] { Output.error(issue["message"] as? String ?? "") }
                 throw failure.refusal
+            }
+        case "bundle":
+            let words = Array(args.positional)
+            switch words.first {
+            case "import":
+                guard words.count == 2 else { throw UsageError("bundle import FILE --reply OUT [--device NAME]") }
+                let reply = try args.required("reply", "OUT (where to write the bundle for the device)")
+                let device = args.value("device")
+                try args.checkAllUsed()
+                try CentralDataCommands.checkDestination(reply)
+                guard let data = FileManager.default.contents(atPath: words[1]) else { throw SyncError(.notFound, "no file “\(words[1])”") }
+                try login()
+                let answer = try send("POST", "/v1/admin/bundle/import", query: ["device": device], raw: data, type: "application/octet-stream")
+                try OwnerOnlyFile.write(answer, toPath: reply)
+                json ? Output.json(["reply": reply, "bytes": answer.count]) : Output.line("imported; reply bundle for the device written to \(reply)")
+            case "export":
+                guard words.count == 2 else { throw UsageError("bundle export --device NAME OUT") }
+                let device = try args.required("device", "NAME")
+                try args.checkAllUsed()
+                try CentralDataCommands.checkDestination(words[1])
+                try login()
+                let data = try send("GET", "/v1/admin/bundle/export", query: ["device": device])
+                try OwnerOnlyFile.write(data, toPath: words[1])
+                json ? Output.json(["bytes": data.count, "file": words[1]]) : Output.line("wrote \(data.count) bytes to \(words[1])")
+            default:
+                throw UsageError("bundle import FILE --reply OUT | bundle export --device NAME OUT")
             }
         case "export-csv":
             guard args.positional.count == 2, let table = Hub.DistrictTable(rawValue: args.positional[0]) else {

@@ -299,6 +299,13 @@ def browse(page, base, work, a, b, household, errors):
         check(run_json("device", "status", "--db", a)["unsynced"] == 0, "the reply bundle acknowledges the tablet's work")
         node_record = json.loads(http("GET", base + "/v1/admin/household?id=" + household, headers={"Cookie": login_cookie(base, "boss")[0]})[2])
         check(node_record["household"]["fields"]["member_count"] == 4, "the work carried by hand reached the node")
+        # The same by the CLI, against the running node.
+        run("household", "update", household, "member_count=5", "--db", a)
+        run("bundle", "export", carried, "--db", a)
+        reply_cli = os.path.join(work, "back-cli.fsbundle")
+        run("central", "bundle", "import", carried, "--reply", reply_cli, "--device", "tablet-a", "--url", base, "--operator", "boss", password=PASSWORDS["boss"])
+        run("bundle", "import", reply_cli, "--db", a)
+        check(run_json("device", "status", "--db", a)["unsynced"] == 0, "a bundle imported with the CLI over --url is acknowledged too")
         remote = run("central", "import-csv", "households", bad, "--url", base, "--operator", "boss", password=PASSWORDS["boss"], ok=False)
         check(remote.returncode == 2 and "Row 3" in remote.stderr, f"the CLI over --url lists the same bad rows (exit 2): {remote.returncode} {remote.stderr}")
         households_after = households_of_cell()
