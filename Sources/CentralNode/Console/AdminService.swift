@@ -337,7 +337,7 @@ public struct AdminService: Sendable {
             return Self.error(.badRequest, "badRequest", "send {\"name\":\"…\",\"password\":\"…\"} as JSON")
         }
         let now = hub.replica.nowMillis()
-        let keys = ["name:" + name.lowercased().prefix(Hub.operatorNameLengthMax), "address:" + request.remoteAddress]
+        let keys = ["name:" + name.lowercased().prefix(Hub.operatorNameLengthMax), LoginThrottle.addressPrefix + request.remoteAddress]
         let wait = throttle.wait(keys: keys, nowMillis: now)
         if wait > 0 {
             var response = Self.error(.tooManyRequests, "throttled", "too many failed logins; try again in \((wait + 999) / 1000) s")

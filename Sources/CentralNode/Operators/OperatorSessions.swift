@@ -79,7 +79,8 @@ final class OperatorSessions: Sendable {
     }
 }
 
-/// Failed logins, by operator name and by client address: after `freeFailures` failures within
+/// Failed logins, by operator name and by client address: after `freeFailures` failures of a
+/// name (`addressFreeFailures` of an address) within
 /// `windowMillis`, each further attempt waits (answered 429 with `Retry-After`, the password not
 /// even checked) for a delay that doubles with every failure, from `firstDelayMillis` up to
 /// `delayMillisMax`. A success clears the name's count. Kept in memory, at most `keysMax` keys.
@@ -91,6 +92,11 @@ final class LoginThrottle: Sendable {
     }
 
     static let freeFailures = 5
+    /// Failures from one client address before it waits: more than for one name, since several
+    /// operators may reach the node from one address (a proxy, an office's NAT); still a bound
+    /// on guessing many names' passwords from one place.
+    static let addressFreeFailures = 20
+    static let addressPrefix = "address:"
     static let windowMillis: Int64 = 15 * 60_000
     static let firstDelayMillis: Int64 = 30_000
     static let delayMillisMax: Int64 = 15 * 60_000
@@ -117,8 +123,9 @@ final class LoginThrottle: Sendable {
                     entry = Entry(failures: 0, firstMillis: nowMillis, lockedUntilMillis: 0)
                 }
                 entry.failures += 1
-                if entry.failures >= Self.freeFailures {
-                    let doublings = min(entry.failures - Self.freeFailures, 10)
+                let free = key.hasPrefix(Self.addressPrefix) ? Self.addressFreeFailures : Self.freeFailures
+                if entry.failures >= free {
+                    let doublings = min(entry.failures - free, 10)
                     entry.lockedUntilMillis = nowMillis + min(Self.delayMillisMax, Self.firstDelayMillis << doublings)
                 }
                 wait = max(wait, max(0, entry.lockedUntilMillis - nowMillis))
