@@ -244,32 +244,53 @@ enum CentralCommands {
         return url
     }
 
-    private static func bundle(_ args: inout Arguments, path: String, actor: String, json: Bool) throws {
-        let hub = try Hub.open(path: path, schema: FieldModel.schema)
-        let words = Array(args.positional)
-        switch words.first {
-        case "import":
-            guard words.count == 2 else { throw UsageError("bundle import FILE --reply OUT [--device NAME]") }
-            let reply = try args.required("reply", "OUT (where to write the bundle for the device)")
-            let device = args.value("device")
+    /// `central bundle import FILE --reply OUT [--device NAME]` or `bundle export --device NAME
+    /// OUT`, read and checked (the output's directory exists) the same way on the file and over
+    /// `--url`.
+    enum BundleCommand {
+        case importing(file: String, reply: String, device: String?)
+        case exporting(device: String, file: String)
+
+        static func parse(_ args: inout Arguments) throws -> BundleCommand {
+            let words = Array(args.positional)
+            let command: BundleCommand
+            switch words.first {
+            case "import":
+                guard words.count == 2 else { throw UsageError("bundle import FILE --reply OUT [--device NAME]") }
+                command = .importing(file: words[1], reply: try args.required("reply", "OUT (where to write the bundle for the device)"), device: args.value("device"))
+            case "export":
+                guard words.count == 2 else { throw UsageError("bundle export --device NAME OUT") }
+                command = .exporting(device: try args.required("device", "NAME"), file: words[1])
+            default:
+                throw UsageError("bundle import FILE --reply OUT | bundle export --device NAME OUT")
+            }
             try args.checkAllUsed()
-            try CentralDataCommands.checkDestination(reply)
-            let result = try hub.importBundle(try Data(contentsOf: URL(fileURLWithPath: words[1])), device: device, actor: actor)
+            switch command {
+            case .importing(let file, let reply, _):
+                try CentralDataCommands.checkDestination(reply)
+                guard FileManager.default.isReadableFile(atPath: file) else { throw SyncError(.notFound, "no file “\(file)”; give the path of the device's bundle") }
+            case .exporting(_, let file):
+                try CentralDataCommands.checkDestination(file)
+            }
+            return command
+        }
+    }
+
+    private static func bundle(_ args: inout Arguments, path: String, actor: String, json: Bool) throws {
+        let command = try BundleCommand.parse(&args)
+        let hub = try Hub.open(path: path, schema: FieldModel.schema)
+        switch command {
+        case .importing(let file, let reply, let device):
+            let result = try hub.importBundle(try Data(contentsOf: URL(fileURLWithPath: file)), device: device, actor: actor)
             try OwnerOnlyFile.write(result.reply, toPath: reply)
             let records = result.response.snapshots.values.reduce(0) { $0 + $1.records.count }
             let summary: [String: Any] = ["acceptedThroughSeq": result.response.acceptedThroughSeq, "held": result.response.held.count,
                                           "recordsForDevice": records, "reply": reply]
             json ? Output.json(summary) : Output.line("imported; \(result.response.held.count) held; reply bundle with \(records) records of the device's cells written to \(reply)")
-        case "export":
-            guard words.count == 2 else { throw UsageError("bundle export --device NAME OUT") }
-            let device = try args.required("device", "NAME")
-            try args.checkAllUsed()
-            try CentralDataCommands.checkDestination(words[1])
+        case .exporting(let device, let file):
             let data = try hub.exportBundle(device: device, actor: actor)
-            try OwnerOnlyFile.write(data, toPath: words[1])
-            json ? Output.json(["bytes": data.count, "file": words[1]]) : Output.line("wrote \(data.count) bytes to \(words[1])")
-        default:
-            throw UsageError("bundle import FILE --reply OUT | bundle export --device NAME OUT")
+            try OwnerOnlyFile.write(data, toPath: file)
+            json ? Output.json(["bytes": data.count, "file": file]) : Output.line("wrote \(data.count) bytes to \(file)")
         }
     }
 

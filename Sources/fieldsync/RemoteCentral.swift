@@ -164,30 +164,18 @@ struct RemoteCentral {
                 throw failure.refusal
             }
         case "bundle":
-            let words = Array(args.positional)
-            switch words.first {
-            case "import":
-                guard words.count == 2 else { throw UsageError("bundle import FILE --reply OUT [--device NAME]") }
-                let reply = try args.required("reply", "OUT (where to write the bundle for the device)")
-                let device = args.value("device")
-                try args.checkAllUsed()
-                try CentralDataCommands.checkDestination(reply)
-                guard let data = FileManager.default.contents(atPath: words[1]) else { throw SyncError(.notFound, "no file “\(words[1])”") }
+            switch try CentralCommands.BundleCommand.parse(&args) {
+            case .importing(let file, let reply, let device):
+                guard let data = FileManager.default.contents(atPath: file) else { throw SyncError(.notFound, "no file “\(file)”") }
                 try login()
                 let answer = try send("POST", "/v1/admin/bundle/import", query: ["device": device], raw: data, type: "application/octet-stream")
                 try OwnerOnlyFile.write(answer, toPath: reply)
                 json ? Output.json(["reply": reply, "bytes": answer.count]) : Output.line("imported; reply bundle for the device written to \(reply)")
-            case "export":
-                guard words.count == 2 else { throw UsageError("bundle export --device NAME OUT") }
-                let device = try args.required("device", "NAME")
-                try args.checkAllUsed()
-                try CentralDataCommands.checkDestination(words[1])
+            case .exporting(let device, let file):
                 try login()
                 let data = try send("GET", "/v1/admin/bundle/export", query: ["device": device])
-                try OwnerOnlyFile.write(data, toPath: words[1])
-                json ? Output.json(["bytes": data.count, "file": words[1]]) : Output.line("wrote \(data.count) bytes to \(words[1])")
-            default:
-                throw UsageError("bundle import FILE --reply OUT | bundle export --device NAME OUT")
+                try OwnerOnlyFile.write(data, toPath: file)
+                json ? Output.json(["bytes": data.count, "file": file]) : Output.line("wrote \(data.count) bytes to \(file)")
             }
         case "export-csv":
             guard args.positional.count == 2, let table = Hub.DistrictTable(rawValue: args.positional[0]) else {

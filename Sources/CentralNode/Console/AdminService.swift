@@ -464,8 +464,6 @@ public struct AdminService: Sendable {
             case .weakPassword, .badName: .badRequest
             case .exists: .conflict
             case .notFound: .notFound
-            case .loginFailed: .unauthorized
-            case .throttled: .tooManyRequests
             case .failed: .internalServerError
             }
             return Self.error(status, error.code.rawValue, error.message)

@@ -40,17 +40,14 @@ public struct OperatorInfo: Sendable, Equatable {
 /// A refusal of an operator action, with a code the admin API answers with.
 public struct OperatorError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
-        case weakPassword, badName, exists, notFound, loginFailed, throttled, failed
+        case weakPassword, badName, exists, notFound, failed
     }
     public let code: Code
     public let message: String
-    /// For `throttled`: seconds until a login is taken again.
-    public var retryAfterSeconds: Int = 0
 
-    init(_ code: Code, _ message: String, retryAfterSeconds: Int = 0) {
+    init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
-        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { message }

@@ -65,8 +65,6 @@ final class OperatorSessions: Sendable {
         sessions.withLock { all in all = all.filter { $0.value.operatorName != name } }
     }
 
-    var count: Int { sessions.withLock { $0.count } }
-
     static func expired(_ session: Session, nowMillis: Int64) -> Bool {
         nowMillis - session.lastUsedMillis > idleMillisMax || nowMillis - session.createdMillis > lifetimeMillisMax
     }
