@@ -21,6 +21,9 @@ enum CentralCommands {
           revoke DEVICE [--wipe lost|stolen]     revoke a device at once; --wipe: it also erases everything
                                                  it holds at its next contact, and says so
           cells DEVICE --set C1,C2               change a device's cells (takes effect at its next sync)
+          erase households|tasks ID --reason TEXT   erase a record's personal values (names, phone, family
+                                                 size, notes) here and on every device at its next sync;
+                                                 the reason (no personal details) goes to the audit
           bundle import FILE [--device NAME] --reply OUT   import a device's bundle, write the reply bundle
           bundle export --device NAME OUT        write a bundle of everything in a device's cells
           audit                                  the audit log of operator actions
@@ -44,11 +47,30 @@ enum CentralCommands {
 
         Against a running node instead of the file: add --url URL and --operator NAME (or set
         FIELDSYNC_OPERATOR; the password comes from FIELDSYNC_PASSWORD or is asked for) to devices,
-        enroll, revoke, cells, review, audit, stats, digest, import-csv, export-csv and bundle (for enroll,
+        enroll, revoke, cells, erase, review, audit, stats, digest, import-csv, export-csv and bundle (for enroll,
         --url without an operator still names the node in the payload, on the local file). The node
         checks the operator's role and audits the action under the operator's name. The console
         itself is at URL/console/.
         """
+
+    /// The arguments of `central erase` (local or over --url): collection, record id, reason.
+    static func erasure(_ args: inout Arguments) throws -> (String, EntityID, String) {
+        guard args.positional.count == 2 else { throw UsageError("usage: fieldsync central erase households|tasks ID --reason TEXT") }
+        let collection = args.positional[0]
+        guard FieldModel.schema.collection(named: collection)?.fields.contains(where: \.personal) == true else {
+            throw UsageError("\(collection) holds no personal values to erase; erase households or tasks")
+        }
+        guard let id = try? EntityID(args.positional[1]) else { throw UsageError("\"\(args.positional[1].prefix(64))\" is not a record id") }
+        guard let reason = args.value("reason") else {
+            throw UsageError("--reason TEXT is required: why the values are erased (a request's date or ticket), without the person's details")
+        }
+        try args.checkAllUsed()
+        return (collection, id, reason)
+    }
+
+    static func erasureSummary(_ collection: String, _ id: EntityID, op: String) -> String {
+        "erased the personal values of \(collection) \(id) (operation \(op)); every device that holds its cell erases them at its next sync"
+    }
 
     static func run(_ words: [String]) async throws {
         guard let command = words.first, command != "--help", command != "-h" else { return Output.line(usage) }
@@ -128,6 +150,12 @@ enum CentralCommands {
             try Hub.open(path: path, schema: FieldModel.schema).revoke(device: device, actor: actor, wipe: wipe)
             json ? Output.json(["device": device, "revoked": true, "wipe": wipe ?? NSNull()] as [String: Any])
                  : Output.line("revoked \(device)" + (wipe.map { " (\($0)): it erases its data when it next connects; `central devices` shows when it has" } ?? ""))
+        case "erase":
+            let (collection, id, reason) = try erasure(&args)
+            let result = try Hub.open(path: path, schema: FieldModel.schema).erase(collection, id, reason: reason, actor: actor)
+            json ? Output.json(["collection": collection, "id": id.rawValue, "erasure": result.op.description,
+                                "logEntriesErased": result.logEntriesErased, "walTruncated": result.walTruncated] as [String: Any])
+                 : Output.line(erasureSummary(collection, id, op: result.op.description))
         case "cells":
             guard let device = args.positional.first else { throw UsageError("name the device") }
             let cells = try args.cells("set")

@@ -96,12 +96,19 @@ enum DomainCommands {
         if let phone = details.phone { result["phone"] = phone }
         if let last = household.lastVisitOn { result["lastVisitOn"] = last.description }
         if !details.notes.isEmpty { result["notes"] = details.notes }
+        if household.isErased {
+            // Erased by an operator: no head name or member count, unless written again since.
+            result["erased"] = true
+            if details.headName.isEmpty { result["headName"] = NSNull() }
+            if details.memberCount == 0 { result["memberCount"] = NSNull() }
+        }
         return result
     }
 
     static func line(_ household: Household) -> String {
         let place = [household.details.unit, household.details.room].compactMap { $0 }.joined(separator: "-")
-        return "\(household.id)\t\(household.doorplate.canonical)\(place.isEmpty ? "" : " \(place)")\t\(household.headName)\t\(household.details.memberCount) members\tvisits \(household.visitCount)"
+        let who = household.isErased && household.headName.isEmpty ? "(personal data erased)" : "\(household.headName)\t\(household.details.memberCount) members"
+        return "\(household.id)\t\(household.doorplate.canonical)\(place.isEmpty ? "" : " \(place)")\t\(who)\tvisits \(household.visitCount)"
             + (household.conflictedFields.isEmpty ? "" : "\tconflicts: \(household.conflictedFields.joined(separator: ","))")
     }
 

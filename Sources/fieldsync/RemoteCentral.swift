@@ -19,7 +19,7 @@ struct RemoteCentral {
     private let session: URLSession
 
     /// Commands that run against a node.
-    static let commands: Set<String> = ["devices", "enroll", "revoke", "cells", "review", "audit", "stats", "digest", "import-csv", "export-csv", "bundle"]
+    static let commands: Set<String> = ["devices", "enroll", "revoke", "cells", "erase", "review", "audit", "stats", "digest", "import-csv", "export-csv", "bundle"]
 
     /// The remote runner when the command line asks for one: `--url` (for `enroll`, where
     /// `--url` alone keeps naming the node in the enrollment payload, `--url` with an operator).
@@ -102,6 +102,11 @@ struct RemoteCentral {
             try login()
             try echo(call("POST", "/v1/admin/devices/revoke", body: ["device": device, "wipe": wipe ?? ""]), json: json,
                      "revoked \(device)" + (wipe.map { " (\($0)): it erases its data when it next connects" } ?? ""))
+        case "erase":
+            let (collection, id, reason) = try CentralCommands.erasure(&args)
+            try login()
+            let result = try call("POST", "/v1/admin/records/erase", body: ["collection": collection, "id": id.rawValue, "reason": reason])
+            try echo(result, json: json, CentralCommands.erasureSummary(collection, id, op: result["erasure"] as? String ?? "?"))
         case "cells":
             guard let device = args.positional.first else { throw UsageError("name the device") }
             let cells = try args.cells("set")

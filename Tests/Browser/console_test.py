@@ -373,6 +373,33 @@ def browse(page, base, work, a, b, household, errors):
         page.wait_for_selector("#device-tablet-c .badge.bad")
         check("erased" in page.inner_text("#device-tablet-c"), "the devices page shows that the tablet erased its data")
         shot(page, "devices-wiped")
+
+        # A household asks to be erased. Tablet B edits its phone offline before the erasure; an
+        # admin erases it from the household page; after both tablets sync, no file of the node
+        # or of either tablet holds its name or phone numbers, and it is still there.
+        before = run_json("household", "show", household, "--db", a)
+        personal = [v for v in (before.get("phone"), before.get("headName") or before.get("head_name"), "13955550000") if v]
+        check(len(personal) == 3, f"the household has a phone and a head name before: {before}")
+        run("household", "update", household, "phone=13955550000", "--db", b)
+        page.goto(base + "/console/#/household?id=" + household)
+        page.wait_for_selector("#erase-submit")
+        shot(page, "household-erase")
+        page.fill("#erase-reason", "erasure request of 2026-12-07, ticket 118")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#erase-submit")
+        page.wait_for_selector("#status:has-text('erased')")
+        page.wait_for_selector("#erased-badge")
+        check(personal[0] not in page.inner_text("main") and personal[1] not in page.inner_text("main"), "the household page shows no name or phone after the erasure")
+        for db in (a, b, a):
+            run("sync", "--db", db)
+        for db in (a, b):
+            after = run_json("household", "show", household, "--db", db)
+            check(after.get("phone") is None and after.get("id") == household, f"{os.path.basename(db)} holds the household without its phone: {after}")
+        files = [p for db in (a, b, os.path.join(work, "central.db")) for p in (db, db + "-wal", db + "-shm") if os.path.exists(p)]
+        leftovers = [(os.path.basename(p), v) for p in files for v in personal if v.encode() in open(p, "rb").read()]
+        check(leftovers == [], f"no file of the node or of the tablets holds the erased values: {leftovers}")
+        audit = run("central", "audit", "--url", base, "--operator", "boss", password=PASSWORDS["boss"]).stdout
+        check("erase" in audit and "ticket 118" in audit, "the audit names the erasure and its reason")
         check(errors == [], f"no script errors in the page: {errors}")
 
 

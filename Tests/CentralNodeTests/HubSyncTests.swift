@@ -20,13 +20,13 @@ struct HubSyncTests {
         let schema: Schema
         var devices: [String: (replica: Replica, token: String, clock: ManualClock)] = [:]
 
-        init(schema: Schema = HubSyncTests.schema) throws {
+        init(schema: Schema = HubSyncTests.schema, path: String = ":memory:") throws {
             self.schema = schema
             clock = ManualClock(millis: HubSyncTests.epoch)
             var options = ReplicaOptions()
             options.clock = clock
             options.replicaID = ReplicaID(high: 0xC0FFEE, low: 1)
-            hub = try Hub.open(path: ":memory:", schema: schema, options: options)
+            hub = try Hub.open(path: path, schema: schema, options: options)
         }
 
         mutating func enroll(_ name: String, cells: [String], index: UInt64, clockMillis: Int64? = nil, path: String = ":memory:") throws {

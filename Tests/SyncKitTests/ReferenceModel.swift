@@ -12,8 +12,12 @@ struct ReferenceModel {
     }
 
     private(set) var entities: [EntityKey: Expected] = [:]
+    /// Each record's erasures and personal fields, for `stored`.
+    private var erasures: [EntityKey: [OpID]] = [:]
+    private let personal: [String: Set<String>]
 
     init(ops: [Op], schema: Schema) {
+        personal = Dictionary(uniqueKeysWithValues: schema.collections.map { ($0.name, Set($0.fields.filter(\.personal).map(\.name))) })
         var byEntity: [EntityKey: [Op]] = [:]
         var seen = Set<OpID>()
         for op in ops where seen.insert(op.id).inserted {
@@ -22,7 +26,13 @@ struct ReferenceModel {
         for (key, ops) in byEntity {
             guard let collection = schema.collection(named: key.collection) else { continue }
             entities[key] = Self.expected(ops, collection)
+            erasures[key] = Set(ops.flatMap(\.erasures)).sorted()
         }
+    }
+
+    /// An operation as a replica holding every operation keeps it in its log.
+    func stored(_ op: Op) -> Op {
+        op.scrubbed(knowing: erasures[EntityKey(collection: op.collection, entity: op.entity)] ?? [], personal: personal[op.collection] ?? [])
     }
 
     private static func heads(_ ops: [Op], field: String) -> [Head] {
@@ -43,7 +53,17 @@ struct ReferenceModel {
         heads.min { order.precedes($0, $1) }
     }
 
+    /// The operations as every replica that has them all merges them (section 3, "Erasure"):
+    /// the record's erasures are every id any operation lists as one (and every erasure itself);
+    /// an operation that does not list them all has its personal values null.
+    static func erased(_ ops: [Op], _ collection: CollectionSchema) -> [Op] {
+        let known = Set(ops.flatMap(\.erasures)).sorted()
+        let personal = Set(collection.fields.filter(\.personal).map(\.name))
+        return ops.map { $0.scrubbed(knowing: known, personal: personal) }
+    }
+
     private static func expected(_ ops: [Op], _ collection: CollectionSchema) -> Expected {
+        let ops = erased(ops, collection)
         var result = Expected(exists: false, values: [:], sets: [:], conflicts: [:])
         let existence = heads(ops, field: Assignment.existenceField)
         result.exists = winner(existence, .existence)?.value == .bool(true)
@@ -67,8 +87,9 @@ struct ReferenceModel {
                 for op in ops {
                     for a in op.assignments where a.field == field.name {
                         switch a.change {
-                        case .add(let e): adds.insert(.init(op: op.id, element: e))
-                        case .remove(let e, let tags): for t in tags { removed.insert(.init(op: t, element: e)) }
+                        // A null element is an erased one: it adds and removes nothing.
+                        case .add(let e) where e != .null: adds.insert(.init(op: op.id, element: e))
+                        case .remove(let e, let tags) where e != .null: for t in tags { removed.insert(.init(op: t, element: e)) }
                         default: break
                         }
                     }

@@ -11,8 +11,8 @@ enum TestSchema {
         precedence: ["open", "assigned", "in_progress", "cancelled", "done", "verified"])
 
     static let items = CollectionSchema("items", cellField: "cell", fields: [
-        .text("cell"), .text("name", review: true), .int("size"), .real("weight"), .bool("flag"), .blob("photo"),
-        .counter("visits"), .set("tags"), .lifecycle("status", status),
+        .text("cell"), .text("name", review: true, personal: true), .int("size"), .real("weight"), .bool("flag"),
+        .blob("photo", personal: true), .counter("visits"), .set("tags", personal: true), .lifecycle("status", status),
     ])
 
     static let plates = CollectionSchema("plates", cellField: "cell", naturalKey: NaturalKey(fields: ["code"]),

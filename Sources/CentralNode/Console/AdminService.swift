@@ -193,6 +193,17 @@ public struct AdminService: Sendable {
             try hub.revoke(device: name, actor: call.operatorName, wipe: wipe)
             return Self.reply(.ok, ["device": name, "revoked": true, "wipe": wipe ?? NSNull()])
         }
+        add(&router, "POST", "/v1/admin/records/erase", .manage) { call in
+            let body = try call.body()
+            let collection = try call.string(body, "collection")
+            guard let id = try? EntityID(try call.string(body, "id")) else {
+                throw SyncError(.invalidInput, "id is not a record id")
+            }
+            let result = try hub.erase(collection, id, reason: body["reason"] as? String ?? "", actor: call.operatorName)
+            overviewCache.invalidate()
+            return Self.reply(.ok, ["collection": collection, "id": id.rawValue, "erasure": result.op.description,
+                                    "logEntriesErased": result.logEntriesErased, "walTruncated": result.walTruncated])
+        }
         add(&router, "POST", "/v1/admin/devices/cells", .manage) { call in
             let body = try call.body()
             let name = try call.string(body, "device")

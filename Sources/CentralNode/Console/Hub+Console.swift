@@ -48,7 +48,7 @@ extension Hub {
         var fields: JSONObject = [:]
         for (name, value) in record.values where record.sets[name] == nil { fields[name] = json(value) }
         for (name, elements) in record.sets { fields[name] = elements.map(json) }
-        return ["collection": record.collection, "id": record.id.rawValue, "fields": fields, "deleted": record.isDeleted]
+        return ["collection": record.collection, "id": record.id.rawValue, "fields": fields, "deleted": record.isDeleted, "erased": record.isErased]
     }
 
     // MARK: Review queue

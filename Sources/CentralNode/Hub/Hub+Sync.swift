@@ -520,6 +520,10 @@ extension Hub {
         } else {
             before = nil
         }
+        if let problem = try access.erasureProblem(op) {
+            try access.hold(op, reason: .invalid, detail: problem)
+            return (.init(op: op.id, reason: QuarantineReason.invalid.rawValue, detail: problem), false)
+        }
         switch try access.apply(op, before: loaded) {
         case .duplicate: return (nil, false)
         case .quarantined(let reason, let detail):
@@ -546,7 +550,9 @@ extension Hub {
         } else {
             after = assignsCell || before == nil ? (try access.cell(of: op.collection, op.entity) ?? "") : before!
         }
-        let json = [UInt8](try op.jsonData())
+        // As the node keeps it: a write of an erased record made before its erasure was seen
+        // is logged for devices without its personal values.
+        let json = [UInt8](try access.stored(op).jsonData())
         if let before, before != after {
             try append(op, json: json, cell: before, access: access)
             // The moving operation first: a device that takes the history in several pages then

@@ -252,6 +252,27 @@ struct HubStore {
         return entries
     }
 
+    /// The entries of a cell's log that carry one of `ops` (an erased record's operations): the
+    /// cell's entries are read through its index, the others skipped without their JSON.
+    func logEntries(cell: String, of ops: Set<OpID>) throws -> [(cseq: Int64, op: OpID, json: [UInt8])] {
+        let select = try db.prepare("SELECT cseq, replica, seq FROM central_log WHERE cell = ? ORDER BY cseq")
+        try select.bind([.text(cell)])
+        var found: [(Int64, OpID)] = []
+        while try select.step() {
+            guard let replica = ReplicaID(bytes: select.bytes(at: 1)) else { continue }
+            let op = OpID(replica: replica, seq: UInt64(bitPattern: select.int64(at: 2)))
+            if ops.contains(op) { found.append((select.int64(at: 0), op)) }
+        }
+        return try found.map { cseq, op in
+            (cseq, op, try db.scalar("SELECT op FROM central_log WHERE cseq = ?", [.int(cseq)])?.blob ?? [])
+        }
+    }
+
+    /// Replaces the operation an entry of the central log carries (its erased form).
+    func replaceLogEntry(cseq: Int64, json: [UInt8]) throws {
+        try db.cached("UPDATE central_log SET op = ? WHERE cseq = ?").run([.blob(json), .int(cseq)])
+    }
+
     /// Cells with a log (the pseudo-cell "" aside) or a device serving them, in order.
     func knownCells() throws -> [String] {
         let select = try db.prepare("""

@@ -250,17 +250,21 @@ extension FieldStore {
 
     static func household(from record: Record, conflicts: [String]) throws -> Household {
         let fields = RecordFields(record)
+        // An erased household has no head name or member count, unless written again since.
         let draft = HouseholdDraft(
             doorplate: try fields.code("doorplate"), unit: fields.text("unit"), room: fields.text("room"),
-            headName: try fields.requiredText("head_name"), memberCount: try fields.int("member_count"),
+            headName: record.isErased ? fields.text("head_name") ?? "" : try fields.requiredText("head_name"),
+            memberCount: record.isErased ? (try? fields.int("member_count")) ?? 0 : try fields.int("member_count"),
             phone: fields.text("phone"), status: try fields.enumeration("status", HouseholdStatus.self),
             tags: Set(fields.elements("tags")), notes: fields.text("notes") ?? "")
-        return Household(
+        var household = Household(
             id: record.id, details: draft, visitCount: (try? fields.int("visit_count")) ?? 0,
             visitDays: try fields.elements("visit_days").map { text in
                 do { return try CalendarDay(parsing: text) } catch { throw fields.invalid("visit_days", text) }
             },
             distinctFrom: Set(fields.elements("distinct_from").compactMap { try? EntityID($0) }),
             conflictedFields: conflicts.sorted())
+        household.isErased = record.isErased
+        return household
     }
 }

@@ -20,6 +20,9 @@ public struct Household: Sendable, Hashable {
     public var distinctFrom: Set<EntityID>
     /// Stored field names whose concurrent values differ.
     public var conflictedFields: [String]
+    /// An operator erased its personal values (SyncKit's erasure): the head name reads as "" and
+    /// the member count as 0 until someone writes them again.
+    public var isErased = false
 
     public init(id: EntityID, details: HouseholdDraft, visitCount: Int = 0, visitDays: [CalendarDay] = [],
                 distinctFrom: Set<EntityID> = [], conflictedFields: [String] = []) {

@@ -109,7 +109,8 @@ extension WireJSON {
         let covers = record.covers.compactMap { key, seq in ReplicaID(hex: key).map { ($0, seq) } }
             .sorted { $0.0.hex.utf8.lexicographicallyPrecedes($1.0.hex.utf8) }
 
-        w.array(0..<(pending.isEmpty && setPending.isEmpty ? 6 : 7)) { w, part in
+        let erasures = record.erasures ?? []
+        w.array(0..<(pending.isEmpty && setPending.isEmpty && erasures.isEmpty ? 6 : 7)) { w, part in
             switch part {
             case 0: w.int(Int64(collection))
             case 1: w.string(record.entity.rawValue)
@@ -142,6 +143,7 @@ extension WireJSON {
                 }
             default:
                 w.object { o in
+                    if !erasures.isEmpty { o.field("erasures") { $0.array(erasures) { $0.string($1.description) } } }
                     if !pending.isEmpty { o.field("pending") { $0.dictionary(pending) { $0.array($1) { $0.string($1.description) } } } }
                     if !setPending.isEmpty {
                         o.field("setPending") {
@@ -256,7 +258,9 @@ extension WireJSON {
         guard entries.count == fields.count else { throw parts[5].fail("has \(entries.count) entries for the \(fields.count) fields of \(collection)") }
         var pending: [String: [OpID]] = [:]
         var setPending: [String: [SnapshotRecord.Removal]] = [:]
+        var erasures: [OpID]?
         if parts.count == 7 {
+            if let list = try parts[6].optionalKey("erasures") { erasures = try opIDs(list) }
             for (name, list) in try parts[6].optionalKey("pending")?.members() ?? [] { pending[name] = try opIDs(list) }
             for (name, list) in try parts[6].optionalKey("setPending")?.members() ?? [] {
                 setPending[name] = try list.array().map { r in
@@ -289,7 +293,7 @@ extension WireJSON {
         for (name, removals) in setPending where sets[name] == nil { sets[name] = SnapshotRecord.SetField(elements: [], pending: removals) }
         return SnapshotRecord(collection: collection, entity: try entity(parts[1]), covers: covers,
                               exists: SnapshotRecord.Register(heads: try register(parts[4]) ?? [], pending: pending[Assignment.existenceField]),
-                              registers: registers, counters: counters, sets: sets)
+                              registers: registers, counters: counters, sets: sets, erasures: erasures)
     }
 
     /// A value written bare (`writeBare`).

@@ -136,6 +136,7 @@ enum WireJSON {
             if !record.counters.isEmpty { o.field("counters") { $0.dictionary(record.counters) { $0.int($1) } } }
             o.field("covers") { $0.dictionary(record.covers) { $0.uint($1) } }
             o.field("entity") { $0.string(record.entity.rawValue) }
+            if let erasures = record.erasures, !erasures.isEmpty { o.field("erasures") { write(erasures, &$0) } }
             o.field("exists") { heads(exists, &$0) }
             if !pending.isEmpty { o.field("pending") { $0.dictionary(pending) { write($1, &$0) } } }
             o.field("refs") {
@@ -347,10 +348,12 @@ enum WireJSON {
             sets[name] = SnapshotRecord.SetField(elements: elements, pending: setPending[name])
         }
         for (name, removals) in setPending where sets[name] == nil { sets[name] = SnapshotRecord.SetField(elements: [], pending: removals) }
-        return SnapshotRecord(collection: try f.key("collection").string(), entity: try entity(try f.key("entity")),
-                              covers: try uintMap(try f.key("covers")),
-                              exists: SnapshotRecord.Register(heads: try heads(try f.key("exists")), pending: pending[Assignment.existenceField]),
-                              registers: registers, counters: counters, sets: sets)
+        var record = SnapshotRecord(collection: try f.key("collection").string(), entity: try entity(try f.key("entity")),
+                                    covers: try uintMap(try f.key("covers")),
+                                    exists: SnapshotRecord.Register(heads: try heads(try f.key("exists")), pending: pending[Assignment.existenceField]),
+                                    registers: registers, counters: counters, sets: sets)
+        if let erasures = try f.optionalKey("erasures") { record.erasures = try opIDs(erasures) }
+        return record
     }
 
     static func errorReply(_ f: JSONField) throws -> SyncErrorReply {

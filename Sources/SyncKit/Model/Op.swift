@@ -28,6 +28,11 @@ public struct Op: Sendable, Hashable {
 public struct Assignment: Sendable, Hashable {
     /// The reserved field name of a record's existence register (true: exists, false: deleted).
     public static let existenceField = "_exists"
+    /// The reserved field of erasures (Design.md section 3, "Erasure"): `set(true, prev: E)` is
+    /// an erasure of the record's personal values (made by the central node only), which
+    /// descends from the earlier erasures `E`; `set(false, prev: E)`, carried by every later write
+    /// of a record with erasures, says the writer had seen the erasures `E`.
+    public static let erasureField = "_erase"
 
     public let field: String
     public let change: Change
@@ -50,4 +55,47 @@ public enum Change: Sendable, Hashable {
     /// A set remove of the tags of `element` the writer had seen (add-wins: tags it had not seen
     /// survive).
     case remove(Value, tags: [OpID])
+}
+
+extension Change {
+    /// The change with its value erased: a register write of null that keeps its `prev`, a set
+    /// add or remove of null (which changes nothing). A counter's increment is never personal.
+    var erased: Change {
+        switch self {
+        case .set(_, let prev): return .set(.null, prev: prev)
+        case .add: return .add(.null)
+        case .remove(_, let tags): return .remove(.null, tags: tags)
+        case .increment: return self
+        }
+    }
+}
+
+extension Op {
+    /// The erasures this operation descends from (its `_erase` list, and itself if it is one).
+    public var erasures: [OpID] {
+        for assignment in assignments where assignment.field == Assignment.erasureField {
+            guard case .set(let value, let prev) = assignment.change else { return [] }
+            return value == .bool(true) ? prev + [id] : prev
+        }
+        return []
+    }
+
+    /// Whether this is an erasure (`_erase` set to true).
+    public var isErasure: Bool {
+        assignments.contains { assignment in
+            guard assignment.field == Assignment.erasureField, case .set(.bool(true), _) = assignment.change else { return false }
+            return true
+        }
+    }
+
+    /// The operation as a replica that knows the erasures `known` of its record stores it: the
+    /// values of `personal` fields nulled unless it descends from every one of them.
+    public func scrubbed(knowing known: [OpID], personal: Set<String>) -> Op {
+        guard !known.isEmpty else { return self }
+        let descends = erasures
+        guard known.contains(where: { !descends.contains($0) }) else { return self }
+        return Op(id: id, hlc: hlc, collection: collection, entity: entity, assignments: assignments.map {
+            personal.contains($0.field) ? Assignment(field: $0.field, change: $0.change.erased) : $0
+        })
+    }
 }

@@ -55,6 +55,13 @@ public struct Schema: Sendable {
                 throw SyncError(.invalidInput, "field \"\(field.name)\" is declared twice in \"\(collection.name)\"")
             }
         }
+        for field in collection.fields where field.personal {
+            // An erasure nulls a personal register and empties a personal set; a counter's sum,
+            // the cell (where the record is served) and a natural key (its id) cannot be erased.
+            guard field.policy != .counter, field.name != collection.cellField, !(collection.naturalKey?.fields.contains(field.name) ?? false) else {
+                throw SyncError(.invalidInput, "field \"\(field.name)\" of \"\(collection.name)\" cannot be personal: an erasure removes register and set values, not a counter, the cell field or a natural key field")
+            }
+        }
         if let cell = collection.cellField {
             guard let field = collection.field(named: cell), field.type == .text, field.policy == .register else {
                 throw SyncError(.invalidInput, "cell field \"\(cell)\" of \"\(collection.name)\" must be a text register field")

@@ -9,6 +9,9 @@ final class CollectionTable {
     private let fieldsByID: [FieldID: FieldSchema]
     let table: String
     let cellFieldID: FieldID?
+    /// The personal fields (what an erasure removes), by local number and by name.
+    let personalFieldIDs: [FieldID]
+    let personalFieldNames: Set<String>
 
     let selectSQL: String
     let insertSQL: String
@@ -25,6 +28,8 @@ final class CollectionTable {
         self.fieldsByID = byID
         self.table = StoreLayout.quoted(schema.name)
         self.cellFieldID = schema.cellField.flatMap { fieldIDs[$0] }
+        self.personalFieldIDs = fields.filter { $0.schema.personal }.map(\.id)
+        self.personalFieldNames = Set(schema.fields.filter(\.personal).map(\.name))
         let columns = fields.map { StoreLayout.quoted($0.schema.name) }
         selectSQL = "SELECT " + (columns + ["_fs_meta"]).joined(separator: ", ") + " FROM \(table) WHERE id = ?"
         insertSQL = "INSERT INTO \(table)(id, " + (columns + ["_fs_meta"]).joined(separator: ", ") + ") VALUES ("
@@ -38,10 +43,13 @@ final class CollectionTable {
     func assignments(_ items: [ResolvedOperation.Item]) throws -> [Assignment] {
         try items.map { item in
             if item.field == 0 { return Assignment(field: Assignment.existenceField, change: item.change) }
+            if item.field == .erasure { return Assignment(field: Assignment.erasureField, change: item.change) }
             guard let field = fieldsByID[item.field] else { throw SyncError(.corrupt, "\(schema.name) has no field numbered \(item.field)") }
             return Assignment(field: field.name, change: item.change)
         }
     }
+
+    func isPersonal(_ id: FieldID) -> Bool { personalFieldIDs.contains(id) }
 
     func headOrder(_ id: FieldID) -> HeadOrder? {
         switch fieldsByID[id]?.policy {

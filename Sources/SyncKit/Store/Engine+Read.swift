@@ -4,14 +4,14 @@ extension Engine {
         table.fields.map { StoreLayout.quoted($0.schema.name) }.joined(separator: ", ")
     }
 
-    private func makeRecord(_ table: CollectionTable, id: EntityID, values: FieldMap<Value>, state: EntityState?, deleted: Bool) -> Record {
+    private func makeRecord(_ table: CollectionTable, id: EntityID, values: FieldMap<Value>, state: EntityState?, deleted: Bool, erased: Bool) -> Record {
         var named: [String: Value] = [:]
         var sets: [String: [Value]] = [:]
         for (fid, field) in table.fields {
             named[field.name] = values[fid] ?? defaultValue(field)
             if field.policy == .set { sets[field.name] = state?.sets[fid]?.visible ?? [] }
         }
-        return Record(collection: table.schema.name, id: id, values: named, sets: sets, isDeleted: deleted)
+        return Record(collection: table.schema.name, id: id, values: named, sets: sets, isDeleted: deleted, isErased: erased)
     }
 
     func record(_ collection: String, _ id: EntityID, includeDeleted: Bool) throws -> Record? {
@@ -21,7 +21,8 @@ extension Engine {
         case .none: return nil
         case .tombstone where !includeDeleted: return nil
         default:
-            return makeRecord(table, id: id, values: loaded.values, state: loaded.state, deleted: loaded.location == .tombstone)
+            return makeRecord(table, id: id, values: loaded.values, state: loaded.state, deleted: loaded.location == .tombstone,
+                              erased: !loaded.state.erasures.isEmpty)
         }
     }
 
@@ -49,8 +50,11 @@ extension Engine {
             for (column, field) in table.fields.enumerated() {
                 values[field.id] = select.value(at: Int32(column + 1), as: field.schema.policy == .set ? .text : field.schema.type)
             }
-            let state = hasSets ? try codec.decode(select.bytes(at: Int32(table.fields.count + 1)), winners: values, counterFields: []) : nil
-            result.append(makeRecord(table, id: EntityID(unchecked: select.text(at: 0)), values: values, state: state, deleted: false))
+            let meta = select.bytes(at: Int32(table.fields.count + 1))
+            let state = hasSets ? try codec.decode(meta, winners: values, counterFields: []) : nil
+            // Metadata version 2 is that of a record with erasures (section 4).
+            result.append(makeRecord(table, id: EntityID(unchecked: select.text(at: 0)), values: values, state: state, deleted: false,
+                                     erased: meta.first == MetaCodec.versionWithErasures))
         }
         return result
     }

@@ -149,7 +149,7 @@ extension Engine {
                 index = records.count - 1
                 pending[key] = index
             }
-            try apply(resolved, to: &records[index].state, table: table, covers: covers)
+            try apply(resolved, to: &records[index].state, table: table, entity: op.entity, covers: covers)
             records[index].fields += resolved.items.map(\.field)
             clock.receive(op.hlc, nowMillis: now)
             noteRemoteSeq(op.id)
@@ -157,6 +157,11 @@ extension Engine {
         }
         for record in records {
             try save(record.table, record.entity, from: record.loaded, to: record.state, fields: record.fields)
+            // An operation of the record held in quarantine after its erasure arrived in this
+            // batch was stored before the record's new state was: erased now.
+            if record.state.erasures != record.loaded.state.erasures, quarantineCount > 0 {
+                try eraseHistory(record.table, record.entity, knowing: record.state.erasures)
+            }
         }
     }
 
@@ -166,7 +171,7 @@ extension Engine {
     func holdsOtherOperation(than op: Op) throws -> Bool? {
         let key: [Value] = [.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq))]
         if let held = try db.scalar("SELECT op FROM _fs_quarantine WHERE replica = ? AND seq = ?", key)?.blob {
-            return held != [UInt8](try op.jsonData())
+            return held != [UInt8](try storedForm(of: op).jsonData())
         }
         guard let index = try directory.existingIndex(of: op.id.replica) else { return nil }
         let select = try db.cached("SELECT hlc, collection, entity, body FROM _fs_op WHERE replica = ? AND seq = ?")
@@ -178,7 +183,8 @@ extension Engine {
         // Compared in the form the log keeps (values checked as when the operation was applied).
         let table: CollectionTable, resolved: ResolvedOperation
         do { (table, resolved) = try resolve(op) } catch is Refusal { return true }
-        return stored != Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: try table.assignments(resolved.items))
+        // An operation whose values this node erased is the same operation sent again.
+        return try stored != storedForm(of: Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: try table.assignments(resolved.items)))
     }
 
     func isQuarantined(_ id: OpID) throws -> Bool {
@@ -191,7 +197,7 @@ extension Engine {
     func quarantine(_ op: Op, _ reason: QuarantineReason, _ detail: String) throws {
         try db.cached("INSERT OR IGNORE INTO _fs_quarantine(replica, seq, reason, detail, received_millis, op) VALUES (?, ?, ?, ?, ?, ?)")
             .run([.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq)), .text(reason.rawValue), .text(detail),
-                  .int(nowMillis), .blob([UInt8](try op.jsonData()))])
+                  .int(nowMillis), .blob([UInt8](try storedForm(of: op).jsonData()))])
         quarantineCount += db.changes
     }
 
@@ -214,6 +220,11 @@ extension Engine {
                     throw Refusal(reason: .invalid, detail: "the existence register takes true or false")
                 }
                 fid = 0
+            } else if assignment.field == Assignment.erasureField {
+                guard case .set(.bool, _) = assignment.change else {
+                    throw Refusal(reason: .invalid, detail: "_erase takes true (an erasure) or false, with the erasures seen as prev")
+                }
+                fid = .erasure
             } else {
                 guard let known = table.fieldIDs[assignment.field] else {
                     throw Refusal(reason: .unknownSchema, detail: "field \"\(op.collection).\(assignment.field.prefix(64))\" is not in this schema")
@@ -234,10 +245,11 @@ extension Engine {
                     // `magnitude`, not `abs`: abs(Int64.min) traps (found by the fuzzer).
                     guard delta.magnitude <= limits.counterDeltaMax.magnitude else { throw Refusal(reason: .invalid, detail: "counter increment \(delta) is beyond \(limits.counterDeltaMax)") }
                 case (.add(let element), .set?):
-                    change = .add(try checkValue(element, for: field!, collection: table.schema.name, allowNull: false))
+                    // Null only as an erased element of a personal field (section 3, "Erasure").
+                    change = .add(try checkValue(element, for: field!, collection: table.schema.name, allowNull: field!.personal))
                 case (.remove(let element, let tags), .set?):
                     guard tags.count <= limits.idsPerAssignmentMax else { throw Refusal(reason: .invalid, detail: "remove lists \(tags.count) tags; at most \(limits.idsPerAssignmentMax)") }
-                    change = .remove(try checkValue(element, for: field!, collection: table.schema.name, allowNull: false), tags: tags)
+                    change = .remove(try checkValue(element, for: field!, collection: table.schema.name, allowNull: field!.personal), tags: tags)
                 default:
                     throw Refusal(reason: .invalid, detail: "\(op.collection).\(assignment.field) is a \(field?.policy.name ?? "existence") field; this change does not apply to it")
                 }

@@ -117,7 +117,7 @@ extension Engine {
             covers[try directory.replica(at: select.int64(at: 0)).hex] = UInt64(bitPattern: select.int64(at: 1))
         }
         return SnapshotRecord(collection: table.schema.name, entity: entity, covers: covers, exists: register(state.exists),
-                              registers: registers, counters: counters, sets: sets)
+                              registers: registers, counters: counters, sets: sets, erasures: state.erasures.isEmpty ? nil : state.erasures)
     }
 
     // MARK: Device side: installing a snapshot
@@ -160,10 +160,16 @@ extension Engine {
                                            hlc: HLCTimestamp(rawValue: UInt64(bitPattern: own.int64(at: 1))),
                                            items: try codec.decodeBody(own.bytes(at: 2)))
                 guard try !isCovered(op.id, in: covers) else { continue }
-                try apply(op, to: &state, table: table, covers: covers)
+                try apply(op, to: &state, table: table, entity: record.entity, covers: covers)
             }
         }
         try save(table, record.entity, from: loaded, to: state)
+        // Erasures this device had not seen: what its log and quarantine still hold of the
+        // record's personal values goes too (the operations the snapshot covers are not merged
+        // again, so nothing above erased them).
+        if state.erasures.contains(where: { !loaded.state.erasures.contains($0) }) {
+            try eraseHistory(table, record.entity, knowing: state.erasures)
+        }
     }
 
     /// The merge state a snapshot record describes, checked against this replica's schema.
@@ -217,6 +223,11 @@ extension Engine {
             set.removedPending = (wire.pending ?? []).map { SetState.Tag(op: $0.tag, element: $0.value) }
             state.sets[id] = set
         }
+        let erasures = record.erasures ?? []
+        guard erasures.count <= options.limits.idsPerAssignmentMax, Set(erasures).count == erasures.count else {
+            throw SyncError(.invalidInput, "snapshot of \(name) lists \(erasures.count) erasures, or one twice; at most \(options.limits.idsPerAssignmentMax), each once")
+        }
+        state.erasures = erasures.sorted()
         return state
     }
 }

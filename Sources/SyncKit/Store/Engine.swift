@@ -386,10 +386,13 @@ final class Engine {
     /// Saves a record's new state. `fields` are the fields the operation touched (nil: any):
     /// on a live record only their columns, and their conflict status, can change.
     func save(_ table: CollectionTable, _ entity: EntityID, from loaded: LoadedEntity, to state: EntityState, fields: [FieldID]? = nil) throws {
+        // A new erasure changed every personal field, whichever the operation named.
+        let fields = state.erasures == loaded.state.erasures ? fields : nil
         let meta = try codec.encode(state)
         var after = LoadedEntity(location: state.isVisible ? .live : .tombstone, state: state, values: loaded.values)
         if state.isVisible, loaded.location == .live {
-            let candidates = fields.map { Self.sortedUnique($0.filter { $0 != 0 }) } ?? table.fields.map(\.id)
+            // Field numbers of columns only: not 0 (existence) nor `.erasure`.
+            let candidates = fields.map { Self.sortedUnique($0.filter { $0 > 0 }) } ?? table.fields.map(\.id)
             var changed: [FieldID] = []
             var newValues: [Value] = []
             for field in candidates {
@@ -470,19 +473,82 @@ final class Engine {
         try fault(.afterLogInsert)
         let before = try loaded ?? load(table, entity)
         var state = before.state
-        try apply(op, to: &state, table: table, covers: covers)
+        try apply(op, to: &state, table: table, entity: entity, covers: covers)
         try save(table, entity, from: before, to: state, fields: op.items.map(\.field))
         return true
     }
 
     /// Merges one resolved operation into a record's state: an id the record's covers name (a
     /// snapshot's or compaction's) counts as applied, as one in the log does.
-    func apply(_ op: ResolvedOperation, to state: inout EntityState, table: CollectionTable, covers: [Int64: UInt64]) throws {
+    ///
+    /// Erasures (section 3): the operation is merged (and its log entry kept) as a replica that
+    /// knows the record's erasures stores it, its personal values nulled unless it descends from
+    /// all of them; an erasure it brings that was not known here erases every personal value
+    /// the record holds, in its state, in its operations in the log and in quarantine.
+    func apply(_ op: ResolvedOperation, to state: inout EntityState, table: CollectionTable, entity: EntityID, covers: [Int64: UInt64]) throws {
+        var op = op
+        if !state.erasures.isEmpty, !table.personalFieldIDs.isEmpty {
+            let scrubbed = op.scrubbed(knowing: state.erasures, personal: table.isPersonal)
+            if scrubbed.items != op.items {
+                op = scrubbed
+                try rewriteLogBody(op)
+            }
+        }
+        let listed = op.erasures
+        if !listed.isEmpty, !state.learnErasures(listed, personal: table.personalFieldIDs, order: table.headOrder).isEmpty {
+            try eraseHistory(table, entity, knowing: state.erasures)
+        }
         if covers.isEmpty {
             try state.apply(op, order: table.headOrder, isApplied: isApplied)
         } else {
             try state.apply(op, order: table.headOrder) { id in try self.isCovered(id, in: covers) || self.isApplied(id) }
         }
+    }
+
+    /// Replaces the body of an operation in the log (its erased form).
+    private func rewriteLogBody(_ op: ResolvedOperation) throws {
+        try db.cached("UPDATE _fs_op SET body = ? WHERE replica = ? AND seq = ?")
+            .run([.blob(try codec.encodeBody(op.items)), .int(try directory.index(of: op.id.replica)), .int(Int64(bitPattern: op.id.seq))])
+    }
+
+    /// Erases the personal values of a record's operations in the log and in quarantine that do
+    /// not descend from every erasure `known` (ids, clocks and everything else kept), and marks
+    /// the write-ahead log for truncation after the transaction.
+    func eraseHistory(_ table: CollectionTable, _ entity: EntityID, knowing known: [OpID]) throws {
+        recordsLeft = true
+        guard !table.personalFieldIDs.isEmpty else { return }
+        let select = try db.prepare("SELECT replica, seq, body FROM _fs_op WHERE collection = ? AND entity = ?")
+        try select.bind([.int(table.id), .text(entity.rawValue)])
+        var rewritten: [ResolvedOperation] = []
+        while try select.step() {
+            let op = ResolvedOperation(id: OpID(replica: try directory.replica(at: select.int64(at: 0)), seq: UInt64(bitPattern: select.int64(at: 1))),
+                                       hlc: .zero, items: try codec.decodeBody(select.bytes(at: 2)))
+            let scrubbed = op.scrubbed(knowing: known, personal: table.isPersonal)
+            if scrubbed.items != op.items { rewritten.append(scrubbed) }
+        }
+        select.reset()
+        for op in rewritten { try rewriteLogBody(op) }
+        guard quarantineCount > 0 else { return }
+        let held = try db.prepare("SELECT replica, seq, op FROM _fs_quarantine")
+        var heldRewritten: [(replica: [UInt8], seq: Int64, json: [UInt8])] = []
+        while try held.step() {
+            guard let op = try? SyncProtocol.decode(Op.self, from: Data(held.bytes(at: 2))),
+                  op.collection == table.schema.name, op.entity == entity else { continue }
+            let scrubbed = op.scrubbed(knowing: known, personal: table.personalFieldNames)
+            if scrubbed != op { heldRewritten.append((held.bytes(at: 0), held.int64(at: 1), [UInt8](try scrubbed.jsonData()))) }
+        }
+        held.reset()
+        for row in heldRewritten {
+            try db.cached("UPDATE _fs_quarantine SET op = ? WHERE replica = ? AND seq = ?").run([.blob(row.json), .blob(row.replica), .int(row.seq)])
+        }
+    }
+
+    /// The operation as this replica stores it: its personal values erased when it does not
+    /// descend from every erasure its record has here (what the central node logs for devices).
+    func storedForm(of op: Op) throws -> Op {
+        guard let table = catalog.byName[op.collection], !table.personalFieldIDs.isEmpty else { return op }
+        let known = try load(table, op.entity).state.erasures
+        return op.scrubbed(knowing: known, personal: table.personalFieldNames)
     }
 
     /// The next local operation id and clock reading.

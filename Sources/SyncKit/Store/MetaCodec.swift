@@ -6,6 +6,7 @@
 ///     u8 1 | refs: n × (replica varint, seq varint, hlc u64be)
 ///     existence register (values included) | registers: n × (field varint, register, winner value elided)
 ///     sets: n × (field varint, set)
+///     version 2 only: erasures: n × (replica varint, seq varint)
 ///
 /// A register is its heads (ref index + value, the first head's value elided when the plain
 /// column holds it) and its pending superseded ids; a set is its elements with their tag refs,
@@ -14,6 +15,9 @@ struct MetaCodec {
     let directory: ReplicaDirectory
 
     static let version: UInt8 = 1
+    /// Version 2 is version 1 followed by the record's known erasures (written only when it has
+    /// some, so that every other record keeps version 1's bytes).
+    static let versionWithErasures: UInt8 = 2
     /// Bounds on decoded counts, so a damaged blob cannot allocate without limit.
     static let countMax = 1 << 20
 
@@ -50,7 +54,7 @@ struct MetaCodec {
         }
 
         var writer = ByteWriter()
-        writer.write(byte: Self.version)
+        writer.write(byte: state.erasures.isEmpty ? Self.version : Self.versionWithErasures)
         writer.writeVarint(UInt64(refs.ids.count))
         for (op, hlc) in zip(refs.ids, refs.clocks) {
             writer.writeVarint(UInt64(try directory.index(of: op.replica)))
@@ -81,6 +85,13 @@ struct MetaCodec {
                 writer.write(pending.element)
             }
         }
+        if !state.erasures.isEmpty {
+            writer.writeVarint(UInt64(state.erasures.count))
+            for erasure in state.erasures {
+                writer.writeVarint(UInt64(try directory.index(of: erasure.replica)))
+                writer.writeVarint(erasure.seq)
+            }
+        }
         return writer.bytes
     }
 
@@ -102,8 +113,8 @@ struct MetaCodec {
     func decode(_ bytes: [UInt8], winners: FieldMap<Value>, counterFields: [FieldID]) throws -> EntityState {
         var reader = ByteReader(bytes)
         let version = try reader.readByte()
-        guard version == Self.version else {
-            throw SyncError(.corrupt, "merge metadata has version \(version); this build reads version \(Self.version). Upgrade the app")
+        guard version == Self.version || version == Self.versionWithErasures else {
+            throw SyncError(.corrupt, "merge metadata has version \(version); this build reads versions \(Self.version) and \(Self.versionWithErasures). Upgrade the app")
         }
         var refs: [(OpID, HLCTimestamp)] = []
         let refCount = try reader.readCount(limit: Self.countMax)
@@ -139,6 +150,12 @@ struct MetaCodec {
                 set.removedPending.append(.init(op: op, element: try reader.readValue()))
             }
             state.sets[field] = set
+        }
+        if version == Self.versionWithErasures {
+            for _ in 0..<(try reader.readCount(limit: Self.countMax)) {
+                let replica = try directory.replica(at: Int64(bitPattern: try reader.readVarint()))
+                state.erasures.append(OpID(replica: replica, seq: try reader.readVarint()))
+            }
         }
         guard reader.isAtEnd else { throw SyncError(.corrupt, "merge metadata has trailing bytes") }
         for field in counterFields {
@@ -194,7 +211,8 @@ struct MetaCodec {
     // MARK: Op-log bodies
 
     /// `n × (field varint, kind u8, payload)`: kind 0 set (value, prev ids), 1 increment
-    /// (signed varint), 2 add (value), 3 remove (value, tag ids); ids as (replica varint, seq varint).
+    /// (signed varint), 2 add (value), 3 remove (value, tag ids), 4 the `_erase` list (value, ids;
+    /// field number 0); ids as (replica varint, seq varint).
     func encodeBody(_ items: [ResolvedOperation.Item]) throws -> [UInt8] {
         var writer = ByteWriter()
         writer.writeVarint(UInt64(items.count))
@@ -206,8 +224,11 @@ struct MetaCodec {
             }
         }
         for item in items {
-            writer.writeVarint(UInt64(item.field))
+            writer.writeVarint(UInt64(max(item.field, 0)))
             switch item.change {
+            case .set(let value, let prev) where item.field == .erasure:
+                // Kind 4 (field number 0): the `_erase` list, which has no field number.
+                writer.write(byte: 4); writer.write(value); try ids(prev)
             case .set(let value, let prev): writer.write(byte: 0); writer.write(value); try ids(prev)
             case .increment(let delta): writer.write(byte: 1); writer.writeSignedVarint(delta)
             case .add(let element): writer.write(byte: 2); writer.write(element)
@@ -229,9 +250,10 @@ struct MetaCodec {
         }
         var items: [ResolvedOperation.Item] = []
         for _ in 0..<(try reader.readCount(limit: Self.countMax)) {
-            let field = FieldID(try reader.readVarint())
+            var field = FieldID(try reader.readVarint())
             let change: Change
             switch try reader.readByte() {
+            case 4: field = .erasure; let value = try reader.readValue(); change = .set(value, prev: try ids())
             case 0: let value = try reader.readValue(); change = .set(value, prev: try ids())
             case 1: change = .increment(try reader.readSignedVarint())
             case 2: change = .add(try reader.readValue())

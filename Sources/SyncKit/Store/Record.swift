@@ -12,6 +12,9 @@ public struct Record: Sendable, Equatable {
     public let sets: [String: [Value]]
     /// True when read from a tombstone (only with `includeDeleted`).
     public let isDeleted: Bool
+    /// An operator erased the record's personal values (Design.md section 3, "Erasure"): its
+    /// personal fields are null unless written again since.
+    public var isErased: Bool = false
 
     public subscript(field: String) -> Value { values[field] ?? .null }
     public func elements(_ field: String) -> [Value] { sets[field] ?? [] }

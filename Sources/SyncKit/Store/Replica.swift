@@ -80,6 +80,8 @@ public final class Replica: @unchecked Sendable {
             })
             start += chunk
         }
+        // An erasure among them leaves the erased values in no page of the write-ahead log.
+        truncateLogIfRecordsLeft()
         return report
     }
 

@@ -117,14 +117,39 @@ public final class WriteTransaction {
         try engine.writeLocal(table, id, loaded: loaded, items: engine.resolution(fid, checked, loaded))
     }
 
+    /// Erases the personal values of a record (section 3, "Erasure"): one operation, `_erase`
+    /// set to true over the erasures seen, which every replica merges by nulling every personal
+    /// value of the record that a write not descending from it holds, in its state, log and
+    /// quarantine. The central node's operators erase; a device's erasure is held there.
+    package func erase(_ collection: String, _ id: EntityID) throws {
+        let table = try engine.catalog.table(named: collection)
+        guard !table.personalFieldIDs.isEmpty else {
+            throw SyncError(.invalidInput, "\(collection) declares no personal field: there is nothing to erase")
+        }
+        let loaded = try engine.load(table, id)
+        guard loaded.location != .none else { throw SyncError(.notFound, "no \(collection) record with id \(id)") }
+        try engine.writeLocal(table, id, loaded: loaded, items: [
+            .init(field: .erasure, change: .set(.bool(true), prev: loaded.state.erasures)),
+        ])
+    }
+
     /// Writes the changes of another replica's operation as a new local operation, stamped with
     /// this replica's clock and superseding the heads seen here: how an operator releases an
     /// operation held for a clock far ahead without letting that clock win.
     package func restamp(_ op: Op) throws {
         let table = try engine.catalog.table(named: op.collection)
         let loaded = try engine.load(table, op.entity)
+        guard !op.isErasure else {
+            throw SyncError(.invalidInput, "operation \(op.id) is an erasure from a device, which is not written again; erase the record with `fieldsync central erase`")
+        }
+        // Written before an erasure it did not see: its personal values were erased, and are not
+        // written again (null) over what was written since.
+        let erased = loaded.state.erasures.contains { !op.erasures.contains($0) }
         var items: [ResolvedOperation.Item] = []
         for assignment in op.assignments {
+            // This write lists the erasures it sees itself (`writeLocal`).
+            if assignment.field == Assignment.erasureField { continue }
+            if erased && table.personalFieldNames.contains(assignment.field) { continue }
             if assignment.field == Assignment.existenceField {
                 guard case .set(.bool(let exists), _) = assignment.change else {
                     throw SyncError(.invalidInput, "the existence register takes true or false")
@@ -171,6 +196,12 @@ public final class WriteTransaction {
 
 extension Engine {
     func writeLocal(_ table: CollectionTable, _ entity: EntityID, loaded: LoadedEntity, items: [ResolvedOperation.Item]) throws {
+        var items = items
+        // A write on a record with erasures says it saw them, so that its values are new data
+        // everywhere (section 3, "Erasure"); an erasure lists them itself.
+        if !loaded.state.erasures.isEmpty, !items.contains(where: { $0.field == .erasure }) {
+            items.append(.init(field: .erasure, change: .set(.bool(false), prev: loaded.state.erasures)))
+        }
         guard items.count <= options.limits.assignmentsPerOpMax else {
             throw SyncError(.limitExceeded, "one write may change at most \(options.limits.assignmentsPerOpMax) fields; got \(items.count)")
         }

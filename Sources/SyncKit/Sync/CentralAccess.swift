@@ -43,6 +43,27 @@ package struct CentralAccess {
         return try engine.applyRemote(op, report: &report, loaded: before?.loaded)
     }
 
+    /// An operation as this node keeps it in its logs: its personal values erased when it does
+    /// not descend from every erasure of its record (section 3, "Erasure").
+    package func stored(_ op: Op) throws -> Op {
+        try engine.storedForm(of: op)
+    }
+
+    /// Why a device's operation may not bring the erasures it names, if it may not: an erasure
+    /// is an operator's act at the central node, and a device can only have seen the erasures
+    /// this node made of that record (another id would erase the record's values everywhere).
+    package func erasureProblem(_ op: Op) throws -> String? {
+        if op.isErasure {
+            return "erases \(op.collection)/\(op.entity): only the central node's operators erase personal data (fieldsync central erase)"
+        }
+        let listed = op.erasures
+        guard !listed.isEmpty else { return nil }
+        guard let table = engine.catalog.byName[op.collection] else { return nil }
+        let known = try engine.load(table, op.entity).state.erasures
+        guard let unknown = listed.first(where: { !known.contains($0) }) else { return nil }
+        return "says it saw erasure \(unknown) of \(op.collection)/\(op.entity), which this node did not make"
+    }
+
     /// Holds an operation in quarantine without applying it.
     package func hold(_ op: Op, reason: QuarantineReason, detail: String) throws {
         try engine.quarantine(op, reason, detail)

@@ -18,7 +18,8 @@
 /// as `[value, op id]`. `covers` names, per replica, the highest sequence number of that
 /// replica's operations on this record that the state already reflects: a device that later
 /// receives one of them (a record moving back into its cells, an older bundle) recognizes it as
-/// a duplicate.
+/// a duplicate. `erasures` (only when the record has some) lists the erasures of its personal
+/// values the state reflects: a device merges its own later writes as section 3 says.
 public struct SnapshotRecord: Sendable, Equatable {
     public struct Head: Sendable, Equatable {
         public var op: OpID
@@ -56,6 +57,8 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var registers: [String: Register]
     public var counters: [String: Int64]
     public var sets: [String: SetField]
+    /// The record's erasures (section 3, "Erasure"), ascending; nil or empty when it has none.
+    public var erasures: [OpID]? = nil
 
     /// The key that orders a cell's snapshot and resumes it: `collection/entity`.
     public var key: String { collection + "/" + entity.rawValue }

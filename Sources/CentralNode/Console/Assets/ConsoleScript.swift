@@ -25,6 +25,7 @@ const T = {
     exports: "Exports", exportAll: "All cells", qrTitle: "Enrollment QR code", wrong: "Error", deviceName: "Device name", cellsHint: "e.g. JS-0412, JS-0413",
     deleted: "deleted", kept: "kept", digest: "Digest", bundles: "Bundles carried by hand", bundlesHint: "A tablet without network exports a bundle file; import it here and give the tablet the reply file.",
     bundleImport: "Import the tablet's bundle", bundleDone: "Imported. The reply for the tablet:", bundleExport: "A bundle of the device's cells", personal: "personal", personalHint: "personal data: shown to operators only, never written to logs or the audit", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
+    eraseTitle: "Erase personal data", eraseHint: "Removes this household's name, phone number, family size and notes from this node now and from every tablet at its next sync. Its id, address, visits and tasks stay. Give the reason (a request's date or ticket number), without the person's details.", eraseReason: "Reason", erase: "Erase", erasedBadge: "personal data erased by an operator", confirmErase: "Erase this household's personal data everywhere? This cannot be undone.", erasedDone: "Personal data erased",
     confirmWipe: "Revoke this device and have it erase everything it holds when it next connects?", wiped: "erased", wipeRequested: "erase requested", lost: "lost", stolen: "stolen", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
     clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
@@ -48,6 +49,7 @@ const T = {
     exports: "导出", exportAll: "全部网格", qrTitle: "登记二维码", wrong: "错误", deviceName: "设备名称", cellsHint: "例如 JS-0412, JS-0413",
     deleted: "已删除", kept: "保留", digest: "摘要值", bundles: "离线数据包", bundlesHint: "无网络的平板导出数据包文件；在此导入，并把回复文件交给平板。",
     bundleImport: "导入平板的数据包", bundleDone: "已导入。给平板的回复文件：", bundleExport: "该设备网格的数据包", personal: "个人信息", personalHint: "个人信息：仅对操作员显示，从不写入日志或审计记录", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
+    eraseTitle: "清除个人信息", eraseHint: "清除该住户的姓名、电话、家庭人数和备注：本节点立即清除，各平板在下次同步时清除。编号、地址、走访记录和任务保留。请填写原因（申请日期或工单号），不要写入个人信息。", eraseReason: "原因", erase: "清除", erasedBadge: "个人信息已由操作员清除", confirmErase: "在所有设备上清除该住户的个人信息？此操作无法撤销。", erasedDone: "个人信息已清除",
     confirmWipe: "吊销此设备，并在其下次连接时清除其全部数据？", wiped: "已清除", wipeRequested: "待清除", lost: "遗失", stolen: "被盗", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
     clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
@@ -339,9 +341,23 @@ async function household(p) {
   const tasks = table([t("kind"), t("status"), "assignee", "due"], d.tasks.map((x) => h("tr", {}, h("td", {}, show(x.fields.kind)), h("td", {}, show(x.fields.status)), h("td", {}, show(x.fields.assignee)), h("td", {}, show(x.fields.due_on)))));
   page(t("households") + ": " + show(f.head_name), h("p", {}, h("a", { href: "#/records" }, "← " + t("back"))),
     d.household.deleted ? h("p", { class: "badge bad" }, t("deleted")) : null,
+    d.household.erased ? h("p", { class: "badge", id: "erased-badge" }, t("erasedBadge")) : null,
     d.mergedInto ? h("p", {}, t("mergedInto") + " ", h("a", { href: "#/household?" + q({ id: d.mergedInto }) }, d.mergedInto)) : null,
     d.conflicts.length ? h("p", {}, t("conflicts") + ": ", d.conflicts.map((c) => h("a", { href: "#/item?" + q({ id: c }) }, c + " "))) : null,
-    fields, h("h2", {}, t("tasksOf")), tasks, h("h2", {}, t("history")), history);
+    fields, can("manage") ? eraseControl(d.household.id) : null, h("h2", {}, t("tasksOf")), tasks, h("h2", {}, t("history")), history);
+}
+
+function eraseControl(id) {
+  const reason = h("input", { id: "erase-reason", required: true, maxlength: 500, size: 40 });
+  return h("form", { class: "row", id: "erase-form", "aria-labelledby": "erase-title", onsubmit: (e) => {
+    e.preventDefault();
+    if (!confirm(t("confirmErase"))) return;
+    act(e.submitter || e.target, async () => {
+      await api("POST", "/v1/admin/records/erase", { collection: "households", id, reason: reason.value.trim() });
+      say(t("erasedDone")); route();
+    });
+  } }, h("h2", { id: "erase-title" }, t("eraseTitle")), h("p", { class: "note" }, t("eraseHint")),
+    h("label", {}, t("eraseReason"), reason), h("button", { type: "submit", class: "danger", id: "erase-submit" }, t("erase")));
 }
 
 async function files() {
