@@ -21,6 +21,9 @@ enum CentralCommands {
           revoke DEVICE [--wipe lost|stolen]     revoke a device at once; --wipe: it also erases everything
                                                  it holds at its next contact, and says so
           cells DEVICE --set C1,C2               change a device's cells (takes effect at its next sync)
+          retention [--days N|off] | retention run   how long the central log keeps the personal values of
+                                                 superseded writes (default: for good); `central serve`
+                                                 erases older ones daily; run: now
           erase households|tasks ID --reason TEXT   erase a record's personal values (names, phone, family
                                                  size, notes) here and on every device at its next sync;
                                                  the reason (no personal details) goes to the audit
@@ -150,6 +153,25 @@ enum CentralCommands {
             try Hub.open(path: path, schema: FieldModel.schema).revoke(device: device, actor: actor, wipe: wipe)
             json ? Output.json(["device": device, "revoked": true, "wipe": wipe ?? NSNull()] as [String: Any])
                  : Output.line("revoked \(device)" + (wipe.map { " (\($0)): it erases its data when it next connects; `central devices` shows when it has" } ?? ""))
+        case "retention":
+            let hub = try Hub.open(path: path, schema: FieldModel.schema)
+            if args.positional == ["run"] {
+                try args.checkAllUsed()
+                let report = try hub.runRetention()
+                return json ? Output.json(["cutoffMillis": report.cutoffMillis, "operationsExamined": report.operationsExamined,
+                                           "valuesErased": report.valuesErased, "logEntriesRewritten": report.logEntriesRewritten])
+                            : Output.line("erased \(report.valuesErased) superseded personal values written before \(CentralDataCommands.time(report.cutoffMillis)) (\(report.operationsExamined) operations read, \(report.logEntriesRewritten) central log entries rewritten)")
+            }
+            guard args.positional.isEmpty else { throw UsageError("usage: fieldsync central retention [--days N|off] | fieldsync central retention run") }
+            if let text = args.value("days") {
+                guard text == "off" || Int(text) != nil else { throw UsageError("--days takes a number of days (1 to \(Hub.retentionDaysMax)) or off; got \"\(text.prefix(20))\"") }
+                try args.checkAllUsed()
+                try hub.setRetention(days: Int(text), actor: actor)
+            }
+            try args.checkAllUsed()
+            let status = try hub.retentionStatus()
+            json ? Output.json(["days": status.days ?? NSNull(), "lastRunMillis": status.lastRunMillis ?? NSNull(), "valuesErased": status.valuesErased] as [String: Any])
+                 : Output.line(CentralDataCommands.retentionLine(days: status.days, lastRunMillis: status.lastRunMillis, erased: status.valuesErased))
         case "erase":
             let (collection, id, reason) = try erasure(&args)
             let result = try Hub.open(path: path, schema: FieldModel.schema).erase(collection, id, reason: reason, actor: actor)
@@ -358,7 +380,22 @@ enum CentralCommands {
             Output.line("operators' console: \(address)/console/" + (operators == 0 ? " (no operator yet: fieldsync central operator add NAME --role admin --db \(path))" : ""))
         }
         Output.log("started", ["address": address])
+        // Retention (Design.md section 4): looked at hourly, run when a day has passed.
+        let retention = Task.detached {
+            while !Task.isCancelled {
+                do {
+                    if let report = try hub.runRetentionIfDue() {
+                        Output.log("retention", ["valuesErased": report.valuesErased, "operationsExamined": report.operationsExamined,
+                                                 "logEntriesRewritten": report.logEntriesRewritten, "cutoffMillis": report.cutoffMillis])
+                    }
+                } catch {
+                    Output.log("retentionFailed", ["message": "\(error)"])
+                }
+                try? await Task.sleep(for: Hub.retentionCheckInterval)
+            }
+        }
         let signal = await signals.wait()
+        retention.cancel()
         Output.log("stopping", ["signal": Int(signal)])
         let abandoned = await server.stop()
         try? hub.flushLastSeen()

@@ -103,12 +103,22 @@ enum CentralDataCommands {
 
     // MARK: Stats and digests
 
+    /// The retention line of `central stats` (also over --url).
+    static func retentionLine(days: Int?, lastRunMillis: Int64?, erased: Int64) -> String {
+        guard let days else { return "retention: superseded personal values are kept (set a window: central retention --days N)" }
+        return "retention: superseded personal values kept \(days) days; last run \(lastRunMillis.map(time) ?? "never"); \(erased) values erased so far"
+    }
+
     private static func stats(_ args: inout Arguments, path: String, json: Bool) throws {
         guard args.positional.isEmpty else { throw UsageError("central stats takes no arguments") }
         try args.checkAllUsed()
-        let stats = try Hub.open(path: path, schema: FieldModel.schema).stats()
+        let hub = try Hub.open(path: path, schema: FieldModel.schema)
+        let stats = try hub.stats()
+        let retention = try hub.retentionStatus()
         if json {
             return Output.json([
+                "retention": ["days": retention.days ?? NSNull(), "lastRunMillis": retention.lastRunMillis ?? NSNull(),
+                              "valuesErased": retention.valuesErased] as [String: Any],
                 "recordsByCell": stats.recordsByCell,
                 "devices": stats.devices.map { device -> [String: Any] in
                     var row: [String: Any] = ["name": device.name, "cells": device.cells, "revoked": device.revoked]
@@ -134,6 +144,7 @@ enum CentralDataCommands {
         if stats.operationsPerDay.isEmpty { Output.line("  (none)") }
         for day in stats.operationsPerDay { Output.line("  \(day.day)\t\(day.operations)") }
         Output.line("open review items: " + stats.openReviewItems.keys.sorted().map { "\($0) \(stats.openReviewItems[$0]!)" }.joined(separator: ", "))
+        Output.line(retentionLine(days: retention.days, lastRunMillis: retention.lastRunMillis, erased: retention.valuesErased))
     }
 
     /// With `--cell`, that cell's digest (compare with `fieldsync digest --cell C` on a device);
@@ -154,7 +165,7 @@ enum CentralDataCommands {
         Output.line("(all)\t\(all)")
     }
 
-    private static func time(_ millis: Int64) -> String {
+    static func time(_ millis: Int64) -> String {
         Date(timeIntervalSince1970: Double(millis) / 1000).formatted(Date.ISO8601FormatStyle())
     }
 

@@ -130,6 +130,9 @@ struct RemoteCentral {
             Output.line("records: " + ((overview["totals"] as? [String: Any]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             Output.line("open review items: " + ((overview["review"] as? [String: Any]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             Output.line("devices not seen for a day: \(overview["staleDeviceCount"] ?? 0) of \(overview["deviceCount"] ?? 0)")
+            let retention = overview["retention"] as? [String: Any] ?? [:]
+            Output.line(CentralDataCommands.retentionLine(days: (retention["days"] as? NSNumber)?.intValue, lastRunMillis: (retention["lastRunMillis"] as? NSNumber)?.int64Value,
+                                                          erased: (retention["valuesErased"] as? NSNumber)?.int64Value ?? 0))
             for day in overview["operationsPerDay"] as? [[String: Any]] ?? [] where (day["operations"] as? Int64 ?? 0) > 0 {
                 Output.line("  \(day["day"] ?? "")\t\(day["operations"] ?? 0) operations")
             }

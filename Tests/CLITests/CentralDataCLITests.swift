@@ -34,6 +34,45 @@ struct CentralDataCLITests {
         try #require(run.json as? [String: Any], "stdout is not one JSON object: \(run.stdout) / \(run.stderr)", sourceLocation: sourceLocation)
     }
 
+    // MARK: Personal data
+
+    @Test func centralEraseAndRetentionAreCommandsWithClearRefusals() throws {
+        let dir = try Self.directoryWithFiles()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try CLITests.fieldsync("central", "init", in: dir).status == 0)
+        #expect(try CLITests.fieldsync("central", "import-csv", "doorplates", "plates.csv", in: dir).status == 0)
+        #expect(try CLITests.fieldsync("central", "import-csv", "households", "households.csv", in: dir).status == 0)
+        let refused: [([String], Int32, String)] = [
+            (["central", "erase", "households", "H1"], 64, "--reason TEXT is required"),
+            (["central", "erase", "doorplates", "JS0412-00088", "--reason", "x"], 64, "doorplates holds no personal values"),
+            (["central", "erase", "households", "NOSUCHHOUSEHOLD", "--reason", "ticket 1"], 2, "no households record with id NOSUCHHOUSEHOLD"),
+            (["central", "retention", "--days", "forever"], 64, "--days takes a number of days"),
+            (["central", "retention", "--days", "0"], 2, "retention is 1 to 36500 days"),
+            (["central", "retention", "--url", "http://127.0.0.1:9", "--operator", "boss"], 64, "works on the node's file"),
+        ]
+        for (words, status, message) in refused {
+            let run = try CLITests.fieldsync(arguments: words, in: dir)
+            #expect(run.status == status && run.stderr.contains(message), "\(words): \(run.status) \(run.stderr)")
+        }
+        let erased = try Self.object(try CLITests.fieldsync("central", "erase", "households", "H1", "--reason", "request of 2026-12-07", "--json", in: dir))
+        #expect(erased["id"] as? String == "H1" && (erased["erasure"] as? String)?.isEmpty == false && erased["walTruncated"] as? Bool == true)
+        let exported = try CLITests.fieldsync("central", "export-csv", "households", "out.csv", in: dir)
+        #expect(exported.status == 0)
+        let csv = try String(contentsOf: dir.appendingPathComponent("out.csv"), encoding: .utf8)
+        #expect(!csv.contains("张伟") && !csv.contains("13800138000") && csv.contains("王芳"), "\(csv)")
+        let audit = try #require(try CLITests.fieldsync("central", "audit", "--json", in: dir).json as? [[String: Any]])
+        #expect(audit.contains { $0["action"] as? String == "erase" && ($0["detail"] as? String)?.contains("request of 2026-12-07") == true })
+
+        #expect(try CLITests.fieldsync("central", "retention", in: dir).stdout.contains("superseded personal values are kept"))
+        let set = try Self.object(try CLITests.fieldsync("central", "retention", "--days", "365", "--json", in: dir))
+        #expect(set["days"] as? Int == 365)
+        let ran = try Self.object(try CLITests.fieldsync("central", "retention", "run", "--json", in: dir))
+        #expect(ran["valuesErased"] as? Int == 0 && (ran["operationsExamined"] as? Int ?? 0) > 0)
+        let stats = try Self.object(try CLITests.fieldsync("central", "stats", "--json", in: dir))
+        #expect((stats["retention"] as? [String: Any])?["days"] as? Int == 365)
+        #expect(try CLITests.fieldsync("central", "stats", in: dir).stdout.contains("superseded personal values kept 365 days"))
+    }
+
     // MARK: Device side
 
     @Test func householdAndDoorplateUpdatesAreValidatedLikeAddAndRefuseWhatCannotChange() throws {

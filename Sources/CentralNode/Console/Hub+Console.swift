@@ -518,6 +518,7 @@ extension Hub {
                 "staleDeviceCount": stale.count,
                 "deviceCount": devices.filter { !$0.revoked }.count,
                 "operationsPerDay": aggregates.operationsPerDay.map { ["day": $0.day, "operations": $0.operations] as JSONObject },
+                "retention": try Self.retentionJSON(access),
                 "health": ["status": "ok", "protocol": SyncProtocol.version, "nowMillis": now,
                            "writerBatches": figures.batches, "pushesCommitted": figures.pushes, "pushesTurnedAway": figures.turnedAway,
                            "operations": try access.db.scalar("SELECT coalesce(max(cseq), 0) FROM central_log")?.int ?? 0] as JSONObject,

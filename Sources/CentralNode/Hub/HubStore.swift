@@ -30,6 +30,8 @@ struct HubStore {
         CREATE INDEX IF NOT EXISTS central_log_cell ON central_log(cell, cseq);
         -- A record's history, for the operations a snapshot covers and for moving records.
         CREATE INDEX IF NOT EXISTS central_op_record ON _fs_op(collection, entity);
+        -- The district's settings (retention) and the figures of the node's scheduled work.
+        CREATE TABLE IF NOT EXISTS central_setting(key TEXT PRIMARY KEY NOT NULL, value INTEGER) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS central_audit(
             id INTEGER PRIMARY KEY, at_millis INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS central_audit_actor ON central_audit(actor, id);
@@ -266,6 +268,33 @@ struct HubStore {
         return try found.map { cseq, op in
             (cseq, op, try db.scalar("SELECT op FROM central_log WHERE cseq = ?", [.int(cseq)])?.blob ?? [])
         }
+    }
+
+    /// A setting or figure of the node (nil: never set).
+    func setting(_ key: String) throws -> Int64? {
+        try db.scalar("SELECT value FROM central_setting WHERE key = ?", [.text(key)])?.int
+    }
+
+    func setSetting(_ key: String, _ value: Int64?) throws {
+        if let value {
+            try db.cached("INSERT INTO central_setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run([.text(key), .int(value)])
+        } else {
+            try db.cached("DELETE FROM central_setting WHERE key = ?").run([.text(key)])
+        }
+    }
+
+    /// Entries of the whole central log after `cseq`, in order, at most `limit`, as (cseq, op):
+    /// the retention pass reads the log in slices without its JSON.
+    func logSlice(after cseq: Int64, limit: Int) throws -> [(cseq: Int64, op: OpID)] {
+        let select = try db.cached("SELECT cseq, replica, seq FROM central_log WHERE cseq > ? ORDER BY cseq LIMIT ?")
+        defer { select.reset() }
+        try select.bind([.int(cseq), .int(Int64(limit))])
+        var slice: [(Int64, OpID)] = []
+        while try select.step() {
+            guard let replica = ReplicaID(bytes: select.bytes(at: 1)) else { continue }
+            slice.append((select.int64(at: 0), OpID(replica: replica, seq: UInt64(bitPattern: select.int64(at: 2)))))
+        }
+        return slice
     }
 
     /// Replaces the operation an entry of the central log carries (its erased form).

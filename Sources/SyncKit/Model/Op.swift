@@ -88,6 +88,16 @@ extension Op {
         }
     }
 
+    /// Whether this operation is `original`, or `original` with values of `personal` fields
+    /// erased (by an erasure or by retention): the same operation for every duplicate check.
+    public func isErasedForm(of original: Op, personal: Set<String>) -> Bool {
+        guard id == original.id, hlc == original.hlc, collection == original.collection, entity == original.entity,
+              assignments.count == original.assignments.count else { return false }
+        return zip(assignments, original.assignments).allSatisfy { mine, theirs in
+            mine == theirs || (mine.field == theirs.field && personal.contains(mine.field) && mine.change == theirs.change.erased)
+        }
+    }
+
     /// The operation as a replica that knows the erasures `known` of its record stores it: the
     /// values of `personal` fields nulled unless it descends from every one of them.
     public func scrubbed(knowing known: [OpID], personal: Set<String>) -> Op {

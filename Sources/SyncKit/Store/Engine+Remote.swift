@@ -170,8 +170,10 @@ extension Engine {
     /// sequence number (a restored or copied file, a faulty client) must hear of it.
     func holdsOtherOperation(than op: Op) throws -> Bool? {
         let key: [Value] = [.blob(op.id.replica.bytes), .int(Int64(bitPattern: op.id.seq))]
+        let personal = catalog.byName[op.collection]?.personalFieldNames ?? []
         if let held = try db.scalar("SELECT op FROM _fs_quarantine WHERE replica = ? AND seq = ?", key)?.blob {
-            return held != [UInt8](try storedForm(of: op).jsonData())
+            guard let stored = try? SyncProtocol.decode(Op.self, from: Data(held)) else { return true }
+            return !stored.isErasedForm(of: op, personal: personal)
         }
         guard let index = try directory.existingIndex(of: op.id.replica) else { return nil }
         let select = try db.cached("SELECT hlc, collection, entity, body FROM _fs_op WHERE replica = ? AND seq = ?")
@@ -183,8 +185,9 @@ extension Engine {
         // Compared in the form the log keeps (values checked as when the operation was applied).
         let table: CollectionTable, resolved: ResolvedOperation
         do { (table, resolved) = try resolve(op) } catch is Refusal { return true }
-        // An operation whose values this node erased is the same operation sent again.
-        return try stored != storedForm(of: Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: try table.assignments(resolved.items)))
+        // An operation whose values this node erased (an erasure, retention) is the same one.
+        let checked = Op(id: op.id, hlc: op.hlc, collection: table.schema.name, entity: op.entity, assignments: try table.assignments(resolved.items))
+        return !stored.isErasedForm(of: checked, personal: personal)
     }
 
     func isQuarantined(_ id: OpID) throws -> Bool {

@@ -64,6 +64,21 @@ package struct CentralAccess {
         return "says it saw erasure \(unknown) of \(op.collection)/\(op.entity), which this node did not make"
     }
 
+    /// One batch of the retention pass (`Engine.eraseSupersededValues`): the superseded
+    /// personal values of writes made before `cutoffMillis` erased in the node's log, in at most
+    /// `limit` operations after the opaque position `after`. Returns the values erased, the
+    /// operations changed, and where the next batch starts (nil: done).
+    package func eraseSupersededValues(writtenBefore cutoffMillis: Int64, after: (Int64, Int64)?, limit: Int) throws
+        -> (examined: Int, valuesErased: Int, changed: [OpID], next: (Int64, Int64)?) {
+        let batch = try engine.eraseSupersededValues(writtenBefore: cutoffMillis, after: after.map { (replica: $0.0, seq: $0.1) }, limit: limit)
+        return (batch.examined, batch.valuesErased, batch.changed, batch.next.map { ($0.replica, $0.seq) })
+    }
+
+    /// An operation as the node's log holds it now.
+    package func loggedOperation(_ id: OpID) throws -> Op? {
+        try engine.loggedOperation(id)
+    }
+
     /// Holds an operation in quarantine without applying it.
     package func hold(_ op: Op, reason: QuarantineReason, detail: String) throws {
         try engine.quarantine(op, reason, detail)
