@@ -50,6 +50,7 @@ extension Simulation {
             heldEver.insert(op)
             report.heldOps += 1
         }
+        for item in held where heldOps[item.operation.id] == nil { heldOps[item.operation.id] = item.operation }
         for op in heldEver.subtracting(released).subtracting(discarded).sorted() where !now.contains(op) {
             throw failure("heldOpsNeverLost", "operation \(op) left the hub's quarantine without an operator's decision")
         }
@@ -209,6 +210,64 @@ extension Simulation {
         }
     }
 
+    /// Invariant `erasedValuesLeaveEveryFile`: after healing, no log of the hub or of a working
+    /// device holds a personal value of an erased household in an operation that does not
+    /// descend from all its erasures, and no file of theirs holds a head name or phone number
+    /// written to it before (unless the value is written again since, or belongs to another
+    /// household too).
+    func checkErasures() throws {
+        guard !erased.isEmpty else { return }
+        let hubOps = try hub.replica.operations()
+        var erasures: [EntityID: Set<OpID>] = [:]
+        for op in hubOps where erased[op.entity] != nil { erasures[op.entity, default: []].formUnion(op.erasures) }
+        func descends(_ op: Op) -> Bool { erasures[op.entity, default: []].isSubset(of: op.erasures) }
+        // Any text any operation writes, but the erased ones: another household's name, its
+        // matching key, a value written again after the erasure.
+        let personal = Set(FieldModel.householdCollection.fields.filter(\.personal).map(\.name))
+        var elsewhere: Set<String> = []
+        for op in hubOps + heldOps.values {
+            let erasedOp = erased[op.entity] != nil && !descends(op)
+            elsewhere.formUnion(Self.texts(of: op, skipping: erasedOp ? personal : []))
+        }
+        var after: EntityID?
+        while true {
+            let page = try hub.replica.records(FieldModel.households, after: after, limit: 1_000)
+            for record in page { for field in ["head_name", "phone"] { if let text = record[field].text { elsewhere.insert(text) } } }
+            guard page.count == 1_000, let last = page.last else { break }
+            after = last.id
+        }
+        let working = devices.filter { !$0.revoked }
+        for (name, replica) in [("the hub", hub.replica)] + working.map({ ($0.name, $0.replica) }) {
+            for op in try replica.operations() where erased[op.entity] != nil && !descends(op) && !Self.personalTexts([op]).isEmpty {
+                throw failure("erasedValuesLeaveEveryFile", "\(name) logs \(op.id) of erased household \(op.entity) with its personal values")
+            }
+        }
+        let forbidden = erased.values.reduce(into: Set<String>()) { $0.formUnion($1) }.subtracting(elsewhere)
+        for (name, path) in [("the hub", hubPath)] + working.map({ ($0.name, $0.path) }) {
+            for suffix in ["", "-wal"] {
+                guard let bytes = FileManager.default.contents(atPath: path + suffix) else { continue }
+                if let value = forbidden.first(where: { bytes.range(of: Data($0.utf8)) != nil }), let range = bytes.range(of: Data(value.utf8)) {
+                    // Where: the bytes around it, for whoever reproduces the seed.
+                    let around = bytes[max(bytes.startIndex, range.lowerBound - 120)..<min(bytes.endIndex, range.upperBound + 400)]
+                    let context = String(decoding: around.map { (0x20..<0x7F).contains($0) || $0 >= 0x80 ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
+                    throw failure("erasedValuesLeaveEveryFile", "\(name)'s file\(suffix) still holds \"\(value)\", a value of a household erased before, at byte \(range.lowerBound - bytes.startIndex): \(context)")
+                }
+            }
+        }
+    }
+
+    /// The texts an operation writes, but in `skipping` fields.
+    static func texts(of op: Op, skipping: Set<String> = []) -> Set<String> {
+        var texts: Set<String> = []
+        for assignment in op.assignments where !skipping.contains(assignment.field) {
+            switch assignment.change {
+            case .set(.text(let text), _), .add(.text(let text)), .remove(.text(let text), _): texts.insert(text)
+            default: break
+            }
+        }
+        return texts
+    }
+
     /// Every head name and phone number of the hub's households (long enough not to occur by chance).
     func districtPersonalValues() throws -> Set<String> {
         var values: Set<String> = []
@@ -312,6 +371,7 @@ extension Simulation {
             try checkResolutionsHold(on: device.replica, name: device.name)
         }
         try checkCounters()
+        try checkErasures()
         report.hubOps = try hub.replica.operations().count
         report.finalRecords = try hub.replica.heldRecordCells().count
     }

@@ -79,6 +79,33 @@ extension Simulation {
         if phase != "setup" { report.enrollments += 1 }
     }
 
+    /// Erases the personal values of one household of the hub (the next by id at each turn),
+    /// remembering every head name and phone number written to it before: on the hub and in
+    /// the devices' logs (work not synced yet, which arrives erased).
+    func eraseHousehold() throws {
+        guard let households = try onHub({ try hub.replica.records(FieldModel.households, limit: 10_000) }), !households.isEmpty else { return }
+        let household = households[(step / Self.eraseEverySteps) % households.count].id
+        var values = Self.personalTexts(try hub.replica.centralRead { try $0.operations(of: FieldModel.households, household) })
+        for device in devices where !device.revoked && device.replica.wipedMillis == nil {
+            values.formUnion(Self.personalTexts(try device.replica.operations().filter { $0.entity == household }))
+        }
+        guard try onHub({ try hub.erase(FieldModel.households, household, reason: "simulated request at step \(step)", actor: Self.operatorName) }) != nil else { return }
+        erased[household, default: []].formUnion(values)
+        report.erasures += 1
+        trace("erased \(household)")
+    }
+
+    /// The head names and phone numbers operations write (long enough not to occur by chance).
+    static func personalTexts(_ ops: [Op]) -> Set<String> {
+        var values: Set<String> = []
+        for op in ops {
+            for assignment in op.assignments where assignment.field == "head_name" || assignment.field == "phone" {
+                if case .set(.text(let text), _) = assignment.change, text.utf8.count >= 6 { values.insert(text) }
+            }
+        }
+        return values
+    }
+
     /// Revokes a device (keeping at least two that work): nothing it writes afterwards may reach
     /// anyone. Devices of even index are reported lost (revoked with a wipe): at their next
     /// contact they erase everything (chosen by index, not drawn, so that seeds replay as before).

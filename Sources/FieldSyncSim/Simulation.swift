@@ -46,12 +46,21 @@ public final class Simulation {
     var discarded = Set<OpID>()
     /// Conflicts an operator resolved, with the candidates they saw: those never come back.
     var resolutions: [(collection: String, entity: EntityID, field: String, candidates: Set<OpID>)] = []
+    /// Households an operator erased, with the personal values written before (on the hub, or
+    /// waiting on a device): none may be left in any file after healing, unless written again.
+    var erased: [EntityID: Set<String>] = [:]
+    /// Operations held at the hub, as first seen there: what they wrote may be in the hub's
+    /// files (a discarded one's too, until SQLite checkpoints the page it left).
+    var heldOps: [OpID: Op] = [:]
 
     /// 2026-01-01 00:00 UTC.
     public static let epochMillis: Int64 = 1_767_225_600_000
     static let hubReplica = ReplicaID(high: 0xC0FFEE, low: 1)
     /// Invariants that read every replica are checked every this many steps (and at the end).
     static let checkEverySteps = 5
+    /// An operator erases a household every this many steps (on a schedule, not drawn, so that
+    /// the seeded stream of choices stays as it was).
+    static let eraseEverySteps = 40
     /// Heal rounds (everyone syncs, operators settle held operations) before giving up.
     static let healRoundsMax = 12
 
@@ -131,6 +140,7 @@ public final class Simulation {
             device.setTime(hubMillis: hubMillis)
             report.clockEvents += 1
         }
+        if step > 0 && step % Self.eraseEverySteps == 0 { try eraseHousehold() }
         let actions = SimulationConfig.Action.allCases
         let action = actions[random.weighted(actions.map { config.actionProbability[$0] ?? 0 })]
         trace("\(action)")

@@ -30,6 +30,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var revocations = 0
     /// Revocations with a wipe (the device reported lost).
     public var wipes = 0
+    /// Households whose personal values an operator erased.
+    public var erasures = 0
     /// Explicit compactions of a device's op log, and the operations they dropped (devices
     /// also compact at the end of every sync, uncounted here).
     public var compactions = 0
@@ -43,7 +45,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
             + "(lost: \(droppedRequests) requests, \(droppedReplies) replies, \(cutReplies) of them cut mid-body; \(duplicatedReplies) duplicated; \(refusedExchanges) refused), "
             + "\(partitions) partitions, bundles \(bundlesExported)/\(bundlesImported)/\(bundlesReturned), crashes device \(deviceCrashes) hub \(hubCrashes), "
             + "\(clockEvents) clock events, held \(heldOps) (released \(releasedOps), discarded \(discardedOps)), resolved \(resolvedConflicts), "
-            + "cells changed \(reassignments), enrolled \(enrollments), revoked \(revocations) (\(wipes) with a wipe), compactions \(compactions) (\(opsCompacted) ops), heal rounds \(healRounds), "
+            + "cells changed \(reassignments), enrolled \(enrollments), revoked \(revocations) (\(wipes) with a wipe), erased \(erasures), compactions \(compactions) (\(opsCompacted) ops), heal rounds \(healRounds), "
             + "hub ops \(hubOps), records \(finalRecords)"
     }
 }
