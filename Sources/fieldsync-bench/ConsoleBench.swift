@@ -121,6 +121,65 @@ struct ConsoleBench {
             }
             print(report.jsonLine)
         }
+        try Self.timeErasures(hub: hub, plain: plain, cell: cell, households: duplicates.rows.count)
+    }
+
+    /// Step 10's operator work at district size: erasing one household (its state, log, central
+    /// log entries under its cells, a checkpoint), against plain SQLite nulling the same
+    /// columns of one row; and one retention pass over the whole node log (nothing old enough
+    /// to erase: the cost is reading every operation), against plain SQLite reading the same
+    /// number of rows.
+    static func timeErasures(hub: Hub, plain: PlainHouseholds, cell: String, households: Int) throws {
+        let ids = (try hub.replica.records(FieldModel.households, cell: cell, limit: 11)).map(\.id)
+        var erase = Measurement(), baseline = Measurement()
+        for id in ids.dropFirst() {
+            let begin = ContinuousClock.now
+            try hub.erase(FieldModel.households, id, reason: "bench", actor: "bench")
+            erase.append(ContinuousClock.now - begin)
+            let plainBegin = ContinuousClock.now
+            try plain.connection.transaction {
+                try plain.connection.prepare("UPDATE households SET head_name = NULL, head_name_key = NULL, member_count = NULL, phone = NULL WHERE id = ?").run([.text(id.rawValue)])
+            }
+            baseline.append(ContinuousClock.now - plainBegin)
+        }
+        var report = BenchmarkReport(benchmark: "console_erase_household", value: erase.medianMillis, unit: "ms")
+        report.extras["max_ms"] = .number(erase.millis.max() ?? 0, decimals: 1)
+        report.extras["baseline_ms"] = .number(baseline.medianMillis, decimals: 2)
+        report.extras["ratio"] = .number(erase.medianMillis / max(baseline.medianMillis, 0.001), decimals: 1)
+        report.extras["households"] = .int(households)
+        print(report.jsonLine)
+
+        // Every operation counts as older than the window: each is read and decoded, and each
+        // personal write's record loaded to see whether it still shows (the first run on a node
+        // that kept everything for years).
+        try hub.setRetention(days: 365, actor: "bench")
+        let begin = ContinuousClock.now
+        let pass = try hub.runRetention(cutoffMillis: hub.replica.nowMillis() + 86_400_000, days: 365)
+        let passMillis = (ContinuousClock.now - begin).inSeconds * 1000
+        // The baseline: as many 200-byte rows read from a plain table, in slices of 2,000 by key.
+        try plain.connection.execute("CREATE TABLE log(id INTEGER PRIMARY KEY, body BLOB)")
+        try plain.connection.transaction {
+            let insert = try plain.connection.prepare("INSERT INTO log(body) VALUES (randomblob(200))")
+            for _ in 0..<pass.operationsExamined { try insert.run([]) }
+        }
+        let plainBegin = ContinuousClock.now
+        var after: Int64 = 0
+        while true {
+            let slice = try plain.connection.prepare("SELECT id, body FROM log WHERE id > ? ORDER BY id LIMIT 2000")
+            try slice.bind([.int(after)])
+            var rows = 0
+            while try slice.step() { after = slice.int64(at: 0); _ = slice.bytes(at: 1); rows += 1 }
+            if rows < 2_000 { break }
+        }
+        let plainMillis = (ContinuousClock.now - plainBegin).inSeconds * 1000
+        var retention = BenchmarkReport(benchmark: "retention_pass", value: passMillis, unit: "ms")
+        retention.extras["operations_read"] = .int(pass.operationsExamined)
+        retention.extras["values_erased"] = .int(pass.valuesErased)
+        retention.extras["log_entries_rewritten"] = .int(pass.logEntriesRewritten)
+        retention.extras["ops_per_s"] = .number(Double(pass.operationsExamined) / max(passMillis / 1000, 0.001), decimals: 0)
+        retention.extras["baseline_ms"] = .number(plainMillis, decimals: 1)
+        retention.extras["ratio"] = .number(passMillis / max(plainMillis, 0.001), decimals: 1)
+        print(retention.jsonLine)
     }
 
     static func q(_ text: String) -> String {

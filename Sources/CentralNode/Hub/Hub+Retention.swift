@@ -84,7 +84,12 @@ extension Hub {
         guard let days = try retentionStatus().days else {
             throw SyncError(.invalidInput, "no retention is set; set one with `fieldsync central retention --days N`")
         }
-        let cutoff = replica.nowMillis() - Int64(days) * Self.retentionRunIntervalMillis
+        return try runRetention(cutoffMillis: replica.nowMillis() - Int64(days) * Self.retentionRunIntervalMillis, days: days)
+    }
+
+    /// A run with the given cutoff (the benchmark's: every operation old enough).
+    @discardableResult
+    package func runRetention(cutoffMillis cutoff: Int64, days: Int) throws -> RetentionReport {
         var after: (Int64, Int64)?
         var examined = 0, erased = 0
         var changed = Set<OpID>()
