@@ -54,6 +54,7 @@ test: deps browser-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --skip '$(LONG_SUITES)'
 	python3 Tests/Browser/console_test.py $$($(SWIFT) build --show-bin-path)/fieldsync .build/console-test
+	python3 clients/python/test_client.py $$($(SWIFT) build --show-bin-path)/fieldsync
 	$(SWIFT) test --skip-build --parallel --filter '$(LONG_SUITES)'
 
 demo: deps

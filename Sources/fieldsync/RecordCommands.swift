@@ -26,17 +26,8 @@ enum RecordCommands {
         if args.flag("help") { return Output.line(usage) }
         let json = args.flag("json")
         try args.checkAllUsed()
-        let collections = FieldModel.schema.collections.map { collection -> [String: Any] in
-            var entry: [String: Any] = ["name": collection.name, "fields": collection.fields.map { field -> [String: Any] in
-                var f: [String: Any] = ["name": field.name, "type": field.type.rawValue, "policy": field.policy.name, "review": field.review, "personal": field.personal]
-                if case .lifecycle(let lifecycle) = field.policy { f["states"] = lifecycle.precedence }
-                return f
-            }]
-            if let cell = collection.cellField { entry["cellField"] = cell }
-            if let key = collection.naturalKey { entry["naturalKey"] = key.fields }
-            return entry
-        }
-        if json { return Output.json(["protocol": SyncProtocol.version, "collections": collections]) }
+        // The document GET /v1/schema serves (PROTOCOL.md, "Schema").
+        if json { return Output.line(String(decoding: FieldModel.schema.descriptionJSON, as: UTF8.self)) }
         for collection in FieldModel.schema.collections {
             var header = collection.name
             if let key = collection.naturalKey { header += " (natural key: \(key.fields.joined(separator: ", ")))" }

@@ -1,3 +1,4 @@
+import FieldKit
 import Foundation
 import Synchronization
 import Testing
@@ -183,5 +184,46 @@ struct HTTPSnapshotTests {
             #expect((try? SyncProtocol.decode(SyncErrorReply.self, from: response.body))?.code == code, "\(path): \(response.text.prefix(200))")
         }
         await server.stop()
+    }
+}
+
+/// `GET /v1/schema` (PROTOCOL.md, "Schema"): what a client in another language needs of the
+/// schema, for enrolled devices only, with a hash that changes when the schema does.
+struct HTTPSchemaTests {
+    @Test func anEnrolledDeviceReadsTheSchemaTheNodeMergesWith() async throws {
+        var world = try HubSyncTests.World(schema: FieldModel.schema)
+        try world.enroll("li", cells: ["C1"], index: 1)
+        let server = try HTTPServer.start(.init(host: "127.0.0.1", port: 0), router: HubService(hub: world.hub).router)
+        let response = try await fetch(server, "/v1/schema", headers: ["Authorization": "Bearer \(world.devices["li"]!.token)"])
+        #expect(response.status == 200 && response.body == Data(FieldModel.schema.descriptionJSON))
+        let object = try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
+        #expect(object["hash"] as? String == FieldModel.schema.hash && object["protocol"] as? Int == SyncProtocol.version)
+        let collections = try #require(object["collections"] as? [[String: Any]])
+        let households = try #require(collections.first { $0["name"] as? String == "households" })
+        let fields = try #require(households["fields"] as? [[String: Any]])
+        #expect(fields.map { $0["name"] as? String } == FieldModel.householdCollection.fields.map(\.name), "every field, merged_into too, in column order")
+        #expect(fields.contains { $0["name"] as? String == "phone" && $0["personal"] as? Bool == true && $0["review"] as? Bool == true })
+        let doorplates = try #require(collections.first { $0["name"] as? String == "doorplates" })
+        #expect(doorplates["naturalKeyNormalizer"] as? String == "doorplate-code")
+        let status = try #require((doorplates["fields"] as? [[String: Any]])?.first { $0["name"] as? String == "status" }?["lifecycle"] as? [String: Any])
+        #expect((status["precedence"] as? [String])?.isEmpty == false && status["transitions"] is [String: [String]])
+        // Without a token (or with a revoked one): refused before anything is read.
+        #expect(try await fetch(server, "/v1/schema").status == 401)
+        try world.hub.revoke(device: "li", actor: "operator-1")
+        #expect(try await fetch(server, "/v1/schema", headers: ["Authorization": "Bearer \(world.devices["li"]!.token)"]).status == 401)
+        await server.stop()
+    }
+
+    @Test func theSchemaHashChangesWithAnyDeclarationAndOnlyThen() throws {
+        let base = [CollectionSchema("things", cellField: "cell", fields: [.text("cell"), .text("name", review: true, personal: true)])]
+        let same = try Schema(base).hash
+        #expect(try Schema(base).hash == same && same.count == 64)
+        let variants: [[FieldSchema]] = [
+            [.text("cell"), .text("name", review: false, personal: true)],
+            [.text("cell"), .text("name", review: true, personal: false)],
+            [.text("cell"), .text("name", review: true, personal: true), .int("size")],
+            [.text("cell"), .int("name", review: true, personal: true)],
+        ]
+        for fields in variants { #expect(try Schema([CollectionSchema("things", cellField: "cell", fields: fields)]).hash != same) }
     }
 }

@@ -6,6 +6,7 @@ import SyncKit
 ///     POST /v1/sync      Authorization: Bearer <token>, body SyncRequest → SyncResponse
 ///     GET  /v1/snapshot?cell=C[&after=K][&limit=N]
 ///                        Authorization: Bearer <token> → CellSnapshot (one page of a cell)
+///     GET  /v1/schema    Authorization: Bearer <token> → the schema (`Schema.descriptionJSON`)
 ///     GET  /healthz      {"protocol":"1","status":"ok"}
 ///     /v1/admin/...      the operators' admin API (`AdminService`), with a login session
 ///     GET  /console/     the operators' console
@@ -44,6 +45,16 @@ public struct HubService: Sendable {
             let (response, code) = self.snapshot(request)
             let seconds = (ContinuousClock.now - started).inSeconds
             self.metrics.record(route: "/v1/snapshot", status: response.status.code, seconds: seconds, opsIngested: 0, errorCode: code)
+            return response
+        }
+        router.add("GET", "/v1/schema", preflight: { self.authorize($0, route: "/v1/schema") }) { _ in
+            // The schema the node merges with, for clients in other languages (PROTOCOL.md,
+            // "Schema"): the same bytes whoever asks, cacheable by its hash.
+            let schema = self.hub.replica.schema
+            var response = HTTPResponse(status: .ok, headers: HTTPHeaders([.init(name: "Content-Type", value: "application/json")]),
+                                        body: Data(schema.descriptionJSON))
+            response.headers.set(name: "ETag", value: "\"\(schema.hash)\"")
+            self.metrics.record(route: "/v1/schema", status: 200, seconds: 0, errorCode: nil)
             return response
         }
         router.add("GET", "/metrics") { _ in

@@ -36,7 +36,7 @@ public enum FieldModel {
 
     /// Doorplate codes normalize to their canonical form; anything else (never written by
     /// FieldStore) falls back to SyncKit's default.
-    static let doorplateKey = NaturalKey(fields: ["code"]) { text in
+    static let doorplateKey = NaturalKey(fields: ["code"], normalizer: "doorplate-code") { text in
         (try? DoorplateCode(parsing: text))?.canonical ?? NaturalKey.defaultNormalize(text)
     }
 
@@ -76,7 +76,7 @@ public enum FieldModel {
     }()
 
     public static let reviewItemCollection = CollectionSchema(
-        reviewItems, cellField: "cell", naturalKey: NaturalKey(fields: ["kind", "first_id", "second_id"]) { $0 },
+        reviewItems, cellField: "cell", naturalKey: NaturalKey(fields: ["kind", "first_id", "second_id"], normalizer: "identity") { $0 },
         fields: [
             .text("cell"), .text("kind"), .text("first_id"), .text("second_id"), .text("reason"),
             .lifecycle("status", reviewStatus), .text("kept_id"),

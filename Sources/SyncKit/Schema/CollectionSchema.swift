@@ -30,10 +30,14 @@ public struct CollectionSchema: Sendable {
 public struct NaturalKey: Sendable {
     public let fields: [String]
     public let normalize: @Sendable (String) -> String
+    /// The normalizer's name, for clients in other languages (PROTOCOL.md, "Natural keys"):
+    /// "default" is `defaultNormalize`; any other names a rule the schema's owner documents.
+    public let normalizer: String
 
-    public init(fields: [String], normalize: @escaping @Sendable (String) -> String = NaturalKey.defaultNormalize) {
+    public init(fields: [String], normalizer: String = "default", normalize: @escaping @Sendable (String) -> String = NaturalKey.defaultNormalize) {
         self.fields = fields
         self.normalize = normalize
+        self.normalizer = normalizer
     }
 
     /// NFKC (full-width letters and digits become ASCII), lower case, trimmed, inner
