@@ -261,7 +261,7 @@ struct RemoteCentral {
 
     // MARK: HTTP
 
-    private mutating func login() throws {
+    mutating func login() throws {
         let password = try OperatorCommands.password(confirm: false, prompt: "password for \(operatorName) at \(base.host ?? ""): ")
         let (data, response) = try exchange("POST", "/v1/admin/login", query: [:], body: try JSONSerialization.data(withJSONObject: ["name": operatorName, "password": password]),
                                             type: "application/json")
@@ -276,7 +276,7 @@ struct RemoteCentral {
         _ = try exchange("POST", "/v1/admin/logout", query: [:], body: nil, type: nil)
     }
 
-    private func call(_ method: String, _ path: String, query: [String: String?] = [:], body: [String: Any]? = nil) throws -> [String: Any] {
+    func call(_ method: String, _ path: String, query: [String: String?] = [:], body: [String: Any]? = nil) throws -> [String: Any] {
         Self.object(try send(method, path, query: query, raw: try body.map { try JSONSerialization.data(withJSONObject: $0) }, type: body == nil ? nil : "application/json"))
     }
 
@@ -290,7 +290,8 @@ struct RemoteCentral {
         return data
     }
 
-    private func exchange(_ method: String, _ path: String, query: [String: String?], body: Data?, type: String?) throws -> (Data, HTTPURLResponse) {
+    /// One HTTP exchange with the node: the operator's session, or a device's `bearer` token.
+    func exchange(_ method: String, _ path: String, query: [String: String?], body: Data?, type: String?, bearer: String? = nil) throws -> (Data, HTTPURLResponse) {
         var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
         components.path = path
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }
@@ -299,8 +300,12 @@ struct RemoteCentral {
         request.httpMethod = method
         request.httpBody = body
         if let type { request.setValue(type, forHTTPHeaderField: "Content-Type") }
-        if !cookie.isEmpty { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
-        if method != "GET" { request.setValue(csrf, forHTTPHeaderField: "X-CSRF-Token") }
+        if let bearer {
+            request.setValue("Bearer " + bearer, forHTTPHeaderField: "Authorization")
+        } else {
+            if !cookie.isEmpty { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
+            if method != "GET" { request.setValue(csrf, forHTTPHeaderField: "X-CSRF-Token") }
+        }
         let box = ResultBox()
         let semaphore = DispatchSemaphore(value: 0)
         session.dataTask(with: request) { data, response, error in

@@ -24,6 +24,9 @@ let usage = """
       central import-csv | export-csv | stats | digest   district files, figures, digests
 
     demo                        a central node and three offline devices: conflicts, duplicates, review, convergence
+    conformance --url URL --operator NAME [--dir DIR] [--record]
+                                drive a fresh central node through the protocol's conformance kit
+                                (Fixtures/conformance/, PROTOCOL.md section 15)
 
     Every command takes --help; commands that print data take --json.
     """
@@ -65,6 +68,27 @@ do {
     case "doorplate": try DomainCommands.doorplate(Array(arguments.dropFirst()))
     case "task": try DomainCommands.task(Array(arguments.dropFirst()))
     case "schema": try RecordCommands.schema(Array(arguments.dropFirst()))
+    case "conformance":
+        var args = try Arguments(Array(arguments.dropFirst()), flags: ["record", "help"])
+        if args.flag("help") {
+            Output.line("usage: fieldsync conformance --url URL --operator NAME [--dir Fixtures/conformance] [--record]")
+        } else {
+            guard let url = args.value("url").flatMap(URL.init(string:)), url.scheme == "http" || url.scheme == "https" else {
+                throw UsageError("--url takes the node's address, e.g. http://127.0.0.1:8443")
+            }
+            guard let name = args.value("operator") ?? ProcessInfo.processInfo.environment["FIELDSYNC_OPERATOR"] else {
+                throw UsageError("--operator NAME: an admin of the node (the password from FIELDSYNC_PASSWORD or asked for)")
+            }
+            let directory = URL(fileURLWithPath: args.value("dir") ?? "Fixtures/conformance")
+            let record = args.flag("record")
+            try args.checkAllUsed()
+            var kit = Conformance(remote: RemoteCentral(base: url, operatorName: name), directory: directory, record: record)
+            do {
+                for line in try kit.run() { Output.line(line) }
+            } catch let mismatch as Conformance.Mismatch {
+                fail("conformance: \(mismatch.description)", code: 1)
+            }
+        }
     case "record": try RecordCommands.record(Array(arguments.dropFirst()))
     case "conflicts": try RecordCommands.conflicts(Array(arguments.dropFirst()))
     case "digest": try RecordCommands.digest(Array(arguments.dropFirst()))

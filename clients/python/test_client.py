@@ -17,7 +17,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fieldsync_client import Device, Replica, Schema  # noqa: E402
+from fieldsync_client import Device, Replica, Schema, conformance  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = None
@@ -101,6 +101,7 @@ class LiveNodeTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.terminate()
         cls.server.wait(timeout=30)
+        cls.server.stdout.close()
         shutil.rmtree(cls.work, ignore_errors=True)
 
     def remote(self, *args, ok=True):
@@ -159,6 +160,44 @@ class LiveNodeTests(unittest.TestCase):
         schema = python.get("/v1/schema")
         self.assertEqual(schema["hash"], python.schema.hash)
         self.assertEqual(len(schema["hash"]), 64)
+
+
+class ConformanceKitTests(unittest.TestCase):
+    """The kit of Fixtures/conformance/ against a fresh node: driven by `fieldsync conformance`,
+    then played by this client, whose digests must equal the recorded ones."""
+
+    def test_the_node_and_this_client_pass_the_conformance_kit(self):
+        for player in ("swift", "python"):
+            work = tempfile.mkdtemp(prefix="fieldsync-conformance-")
+            central = os.path.join(work, "central.db")
+            run("central", "init", "--db", central)
+            run("central", "operator", "add", "boss", "--role", "admin", "--db", central)
+            server = subprocess.Popen([BIN, "central", "serve", "--db", central, "--port", "0", "--json"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                text = ""
+                while True:
+                    line = server.stdout.readline()
+                    self.assertTrue(line, "central serve stopped before it listened")
+                    text += line
+                    try:
+                        base = json.loads(text)["listening"]
+                        break
+                    except json.JSONDecodeError:
+                        continue
+                kit = os.path.join(ROOT, "Fixtures", "conformance")
+                if player == "swift":
+                    result = run("conformance", "--url", base, "--operator", "boss", "--dir", kit)
+                    lines = result.stdout.splitlines()
+                else:
+                    lines = conformance.run(base, "boss", PASSWORD, kit)
+                self.assertEqual(len(lines), len([f for f in os.listdir(kit) if f.endswith(".json")]))
+                self.assertTrue(all(line.startswith("passed ") for line in lines), lines)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+                server.stdout.close()
+                shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
