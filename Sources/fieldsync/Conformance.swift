@@ -1,3 +1,4 @@
+import FieldKit
 import Foundation
 import SyncKit
 
@@ -23,10 +24,11 @@ struct Conformance {
     /// A device of a scenario, as the driver tracks it (a minimal client: it keeps cursors and
     /// snapshot resume keys; merging is the node's side under test).
     struct DeviceState {
-        var replica: String
+        /// The device: a SyncKit replica in memory with the scenario's replica id.
+        var replica: Replica
         var token: String
-        var cursors: [String: UInt64] = [:]
-        var resume: [String: String] = [:]
+        /// Its own operations the node holds (its state keeps them; the node's does not).
+        var held: Set<String> = []
     }
 
     /// Runs every scenario file in name order; returns one line per scenario.
@@ -60,7 +62,11 @@ struct Conformance {
         for (name, spec) in (scenario["devices"] as? [String: [String: Any]] ?? [:]).sorted(by: { $0.key < $1.key }) {
             let cells = spec["cells"] as? [String] ?? []
             let enrolled = try remote.call("POST", "/v1/admin/devices/enroll", body: ["device": "\(file.split(separator: ".")[0])-\(name)", "cells": cells])
-            devices[name] = DeviceState(replica: spec["replica"] as? String ?? "", token: enrolled["token"] as? String ?? "")
+            guard let id = ReplicaID(hex: spec["replica"] as? String ?? "") else { throw Mismatch(description: "\(file): device \(name)'s replica is not 32 hex digits") }
+            var options = ReplicaOptions()
+            options.replicaID = id
+            devices[name] = DeviceState(replica: try Replica.open(path: ":memory:", schema: FieldModel.schema, options: options),
+                                        token: enrolled["token"] as? String ?? "")
         }
         var steps = scenario["steps"] as? [[String: Any]] ?? []
         for index in steps.indices {
@@ -68,6 +74,9 @@ struct Conformance {
             let observed: [String: Any]
             if let op = step["operator"] as? String {
                 observed = try operatorStep(op, step)
+                if op == "release", let released = step["op"] as? String {
+                    for name in devices.keys { devices[name]!.held.remove(released) }
+                }
             } else {
                 guard let name = step["device"] as? String, var device = devices[name] else {
                     throw Mismatch(description: "\(file) step \(index + 1) names no device of the scenario")
@@ -109,62 +118,116 @@ struct Conformance {
         }
     }
 
-    /// One device step: a push (the step's operations) and every page after it, then, when the
-    /// step names digests, a verification the node must pass.
+    /// One device step: the step's operations taken by the device as its own and pushed, every
+    /// page after it taken by the device (a real SyncKit replica), then, when the step names
+    /// cells to verify, the node's digests (sent back to it to verify), the device's records and
+    /// conflicts of those cells, and the device's own digests, which must be the node's.
     private func deviceStep(_ step: [String: Any], device: inout DeviceState) throws -> [String: Any] {
-        var push = try (step["push"] as? [Any] ?? []).map { op -> Op in
+        let ops = try (step["push"] as? [Any] ?? []).map { op -> Op in
             var json = String(decoding: try JSONSerialization.data(withJSONObject: op), as: UTF8.self)
             if let lastErasure { json = json.replacingOccurrences(of: "node.ERASURE", with: lastErasure) }
             return try SyncProtocol.decode(Op.self, from: Data(json.utf8))
         }
         let pullOpsMax = (step["pullOpsMax"] as? NSNumber)?.intValue ?? SyncProtocol.pageOpsMax
+        let replica = device.replica
         var observed: [String: Any] = [:]
+        // A push the node must refuse whole (a gap, a reused id, another replica's operation) is
+        // sent as it is; the device never takes it.
+        let next = replica.lastWrittenSeq + 1
+        let isOwnContinuation = ops.enumerated().allSatisfy { $0.element.id.replica == replica.id && $0.element.id.seq == next + UInt64($0.offset) }
+        if !ops.isEmpty && (!isOwnContinuation || step["raw"] as? Bool == true) {
+            let request = SyncRequest(device: replica.id, cursors: try replica.syncCursors(), push: ops, pullOpsMax: pullOpsMax)
+            let (data, response) = try remote.exchange("POST", "/v1/sync", query: [:], body: try SyncProtocol.encode(request), type: "application/json", bearer: device.token)
+            if response.statusCode != 200 {
+                observed["status"] = response.statusCode
+                observed["code"] = (try? SyncProtocol.decode(SyncErrorReply.self, from: data))?.code ?? "?"
+            } else {
+                let reply = try SyncProtocol.decode(SyncResponse.self, from: data)
+                observed["acceptedThroughSeq"] = reply.acceptedThroughSeq
+                observed["held"] = reply.held.map { ["op": normalized($0.op.description), "reason": $0.reason] }
+            }
+            return observed
+        }
+        try replica.adopt(ops)
         var pulled: [String] = [], records: [String] = [], held: [[String: Any]] = []
-        guard let replica = ReplicaID(hex: device.replica) else { throw Mismatch(description: "device replica \(device.replica) is not 32 hex digits") }
         for _ in 0..<1_000 {
-            var request = SyncRequest(device: replica, cursors: device.cursors, push: push, pullOpsMax: pullOpsMax)
-            if !device.resume.isEmpty { request.snapshots = device.resume }
+            let request = try replica.nextSyncRequest(pullOpsMax: pullOpsMax)
             let (data, response) = try remote.exchange("POST", "/v1/sync", query: [:], body: try SyncProtocol.encode(request),
                                                        type: "application/json", bearer: device.token)
             guard response.statusCode == 200 else {
-                let reply = try? SyncProtocol.decode(SyncErrorReply.self, from: data)
                 observed["status"] = response.statusCode
-                observed["code"] = reply?.code ?? "?"
+                observed["code"] = (try? SyncProtocol.decode(SyncErrorReply.self, from: data))?.code ?? "?"
                 return observed
             }
             let reply = try SyncProtocol.decode(SyncResponse.self, from: data)
-            if !push.isEmpty { observed["acceptedThroughSeq"] = reply.acceptedThroughSeq }
+            if !request.push.isEmpty { observed["acceptedThroughSeq"] = reply.acceptedThroughSeq }
             held += reply.held.map { ["op": normalized($0.op.description), "reason": $0.reason] }
+            device.held.formUnion(reply.held.map(\.op.description))
             pulled += reply.ops.map { normalized($0.id.description) }
-            for (cell, page) in reply.snapshots.sorted(by: { $0.key < $1.key }) {
-                records += page.records.map(\.key)
-                if let next = page.next { device.resume[cell] = next } else { device.resume[cell] = nil }
-            }
-            for (cell, cseq) in reply.cursors { device.cursors[cell] = cseq }
-            push = []
-            if !reply.more && device.resume.isEmpty { break }
+            for (_, page) in reply.snapshots.sorted(by: { $0.key < $1.key }) { records += page.records.map(\.key) }
+            try replica.ingest(reply, for: request)
+            let again = try replica.nextSyncRequest(pullOpsMax: pullOpsMax)
+            if !reply.more && again.push.isEmpty && again.snapshots == nil { break }
         }
         observed["held"] = held
         observed["pulled"] = pulled
         observed["snapshotRecords"] = records
-        if let cells = step["verify"] as? [String] {
-            // The digests the node holds now: recorded from it, then sent back to verify.
-            var digests: [String: String] = [:]
-            if record {
-                for cell in cells { digests[cell] = try remote.call("GET", "/v1/admin/digest", query: ["cell": cell])["digest"] as? String ?? "" }
-            } else {
-                digests = ((step["expect"] as? [String: Any])?["digests"] as? [String: String]) ?? [:]
-            }
-            var request = SyncRequest(device: replica, cursors: device.cursors, push: [], pullOpsMax: pullOpsMax)
-            request.digests = digests
-            let (data, _) = try remote.exchange("POST", "/v1/sync", query: [:], body: try SyncProtocol.encode(request), type: "application/json", bearer: device.token)
-            let reply = try SyncProtocol.decode(SyncResponse.self, from: data)
-            guard reply.resync.isEmpty else {
-                throw Mismatch(description: "the node's digests of \(reply.resync.joined(separator: ", ")) differ from the scenario's")
-            }
-            observed["digests"] = digests
+        guard let cells = step["verify"] as? [String] else { return observed }
+        var digests: [String: String] = [:]
+        if record {
+            for cell in cells { digests[cell] = try remote.call("GET", "/v1/admin/digest", query: ["cell": cell])["digest"] as? String ?? "" }
+        } else {
+            digests = ((step["expect"] as? [String: Any])?["digests"] as? [String: String]) ?? [:]
         }
+        var request = SyncRequest(device: replica.id, cursors: try replica.syncCursors(), push: [], pullOpsMax: pullOpsMax)
+        request.digests = digests
+        let (data, _) = try remote.exchange("POST", "/v1/sync", query: [:], body: try SyncProtocol.encode(request), type: "application/json", bearer: device.token)
+        let reply = try SyncProtocol.decode(SyncResponse.self, from: data)
+        guard reply.resync.isEmpty else {
+            throw Mismatch(description: "the node's digests of \(reply.resync.joined(separator: ", ")) differ from the scenario's")
+        }
+        // The device (this SyncKit) agrees with the node, unless the node holds one of its writes.
+        if device.held.isEmpty {
+            for cell in cells where try replica.digest(cell: cell) != digests[cell] {
+                throw Mismatch(description: "this build's device digest of \(cell) is not the node's")
+            }
+        }
+        observed["digests"] = digests
+        observed["records"] = try Self.records(of: replica, cells: Set(cells))
         return observed
+    }
+
+    /// What a device shows of some cells: every record (deleted too), its non-null values in
+    /// the wire form, and its conflicts' distinct values in canonical order.
+    static func records(of replica: Replica, cells: Set<String>) throws -> [String: Any] {
+        var result: [String: Any] = [:]
+        var conflicts: [String: [String: [Any]]] = [:]
+        for conflict in try replica.conflicts() {
+            conflicts["\(conflict.collection)/\(conflict.entity)", default: [:]][conflict.field] = Array(Set(conflict.candidates.map(\.value))).sorted().map(json)
+        }
+        for collection in replica.schema.collections {
+            guard let cellField = collection.cellField else { continue }
+            for record in try replica.records(collection.name, limit: Int.max) + (try replica.deletedRecords(collection.name)) {
+                guard let cell = record[cellField].text, cells.contains(cell) else { continue }
+                let key = "\(collection.name)/\(record.id)"
+                var entry: [String: Any] = ["deleted": record.isDeleted,
+                                            "values": record.values.filter { !$0.value.isNull }.mapValues(json)]
+                if let conflict = conflicts[key] { entry["conflicts"] = conflict }
+                result[key] = entry
+            }
+        }
+        return result
+    }
+
+    static func json(_ value: Value) -> Any {
+        switch value {
+        case .null: return NSNull()
+        case .int(let v): return ["int": v]
+        case .real(let v): return ["real": v]
+        case .text(let v): return ["text": v]
+        case .bool(let v): return ["bool": v]
+        case .blob(let v): return ["blob": Data(v).base64EncodedString()]
+        }
     }
 
     /// The node's own operation ids depend on its replica id, which is random: an id of a replica

@@ -77,7 +77,7 @@ def run_scenario(admin, url, scenario, file):
             continue
         device = devices[step["device"]]
         ops = json.loads(json.dumps(step.get("push", [])).replace("node.ERASURE", erasure or "node.ERASURE"))
-        observed = exchange(device, ops, step.get("pullOpsMax", 1000), normalized)
+        observed = exchange(device, ops, step.get("pullOpsMax", 1000), normalized, raw=step.get("raw", False))
         for key in ("status", "code", "acceptedThroughSeq", "held", "pulled", "snapshotRecords"):
             if key in expect and expect[key] != observed.get(key):
                 raise Mismatch(f"{where}: {key} expected {expect[key]}, got {observed.get(key)}")
@@ -88,6 +88,11 @@ def run_scenario(admin, url, scenario, file):
             mine = device.digest(cell)
             if mine != digest:
                 raise Mismatch(f"{where}: this client's digest of {cell} is {mine}; the kit (and the node) have {digest}")
+        if "records" in expect and not held[step["device"]]:
+            mine = records_of(device, set(expect.get("digests", {})))
+            if mine != expect["records"]:
+                differing = sorted(k for k in set(mine) | set(expect["records"]) if mine.get(k) != expect["records"].get(k))
+                raise Mismatch(f"{where}: this client shows {differing[0]} as {mine.get(differing[0])}; the kit has {expect['records'].get(differing[0])}")
         if expect.get("digests"):
             reply = device.request("POST", "/v1/sync", {"protocol": 1, "device": device.id, "cursors": dict(device.cursors),
                                                        "push": [], "pullOpsMax": 1000, "digests": expect["digests"]})
@@ -96,7 +101,7 @@ def run_scenario(admin, url, scenario, file):
     return f"passed {scenario['scenario']}: {len(scenario['steps'])} steps"
 
 
-def exchange(device, ops, pull_ops_max, normalized):
+def exchange(device, ops, pull_ops_max, normalized, raw=False):
     """One step: the step's operations pushed as the device's own, then every page."""
     observed = {}
     if ops:
@@ -105,16 +110,16 @@ def exchange(device, ops, pull_ops_max, normalized):
         own = all(op["id"].rsplit(".", 1)[0] == device.id for op in ops)
         fresh = own and first == expected_next and all(
             int(op["id"].rsplit(".", 1)[1]) == expected_next + i for i, op in enumerate(ops))
-        if not fresh:
+        if raw or not fresh:
             # A push the node must refuse whole (a gap, a reused id, another replica's
             # operation): sent as it is, never merged here.
             try:
-                device.request("POST", "/v1/sync", {"protocol": 1, "device": device.id, "cursors": dict(device.cursors),
-                                                   "push": ops, "pullOpsMax": pull_ops_max})
+                reply = device.request("POST", "/v1/sync", {"protocol": 1, "device": device.id, "cursors": dict(device.cursors),
+                                                           "push": ops, "pullOpsMax": pull_ops_max})
             except Refused as refusal:
                 return {"status": refusal.status, "code": refusal.code}
-            # Accepted: operations the node already had, pushed again; nothing new here.
-            return {"acceptedThroughSeq": device.acked}
+            return {"acceptedThroughSeq": reply["acceptedThroughSeq"],
+                    "held": [{"op": normalized(h["op"]), "reason": h["reason"]} for h in reply["held"]]}
         for op in ops:
             device.replica.apply(op)
             device.own.append(op)
@@ -141,3 +146,23 @@ def exchange(device, ops, pull_ops_max, normalized):
             break
     observed.update(held=held, pulled=pulled, snapshotRecords=records)
     return observed
+
+
+def records_of(device, cells):
+    """What the client shows of some cells, in the kit's form: every record (deleted too), its
+    non-null values in the wire form, its conflicts' distinct values in canonical order."""
+    from .merge import value_to_json
+    result = {}
+    for (collection, entity), rec in device.replica.records.items():
+        cell_field = device.schema.collections[collection].get("cellField")
+        if cell_field is None or not rec.exists.heads:
+            continue
+        values, live = device.replica.values(collection, entity)
+        if values.get(cell_field) is None or values[cell_field][1] not in cells:
+            continue
+        entry = {"deleted": not live, "values": {k: value_to_json(v) for k, v in values.items() if v is not None}}
+        conflicts = device.replica.conflicts(collection, entity)
+        if conflicts:
+            entry["conflicts"] = {k: [value_to_json(v) for v in vs] for k, vs in conflicts.items()}
+        result[f"{collection}/{entity}"] = entry
+    return result
