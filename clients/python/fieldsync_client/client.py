@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from .merge import EXISTS, ERASE, Replica, Schema, parse_hlc, value_to_json
+from .merge import EXISTS, ERASE, Replica, Schema, parse_hlc, spelled_out, value_to_json
 
 PROTOCOL = 1
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -59,6 +59,8 @@ class Device:
         self.cursors = {}
         self.resume = {}
         self.cells = []
+        # Compact snapshot pages (form 2) by default; 1 asks for records spelled out.
+        self.snapshot_form = 2
         self.schema = Schema(self.get("/v1/schema"))
         self.replica = Replica(self.schema)
 
@@ -158,7 +160,8 @@ class Device:
         for _ in range(rounds_max):
             push = self.outbox()[:500]
             caught_up = replied and not push and not self.resume and all(c in self.cursors for c in self.cells)
-            request = {"protocol": PROTOCOL, "device": self.id, "cursors": dict(self.cursors), "push": push, "pullOpsMax": 1000}
+            request = {"protocol": PROTOCOL, "device": self.id, "cursors": dict(self.cursors), "push": push, "pullOpsMax": 1000,
+                       "snapshotForm": self.snapshot_form}
             if self.resume:
                 request["snapshots"] = dict(self.resume)
             verifying = caught_up and must_verify and verifications < 2
@@ -184,9 +187,7 @@ class Device:
             raise ValueError("the node acknowledges more than this device wrote: a restored backup?")
         self.acked = max(self.acked, reply["acceptedThroughSeq"])
         for cell, page in reply.get("snapshots", {}).items():
-            if page.get("form", 1) != 1:
-                raise ValueError("this client reads snapshot pages of form 1 only")
-            for snap in page["records"]:
+            for snap in spelled_out(page):
                 rec = self.replica.install(snap)
                 cover = rec.covers.get(self.id, 0)
                 for op in self.own:

@@ -13,6 +13,7 @@ import os
 import urllib.request
 
 from .client import Device, Refused
+from .merge import spelled_out
 
 
 class Admin:
@@ -37,23 +38,24 @@ class Mismatch(AssertionError):
     pass
 
 
-def run(url, operator, password, directory):
+def run(url, operator, password, directory, snapshot_form=2):
     """Runs every scenario in `directory`; returns one line per scenario, raises Mismatch."""
     admin = Admin(url, operator, password)
     lines = []
     for name in sorted(f for f in os.listdir(directory) if f.endswith(".json")):
         with open(os.path.join(directory, name), encoding="utf-8") as f:
             scenario = json.load(f)
-        lines.append(run_scenario(admin, url, scenario, name))
+        lines.append(run_scenario(admin, url, scenario, name, snapshot_form))
     return lines
 
 
-def run_scenario(admin, url, scenario, file):
+def run_scenario(admin, url, scenario, file, snapshot_form=2):
     devices = {}
     known = {spec["replica"] for spec in scenario["devices"].values()}
     for name, spec in sorted(scenario["devices"].items()):
         enrolled = admin.call("POST", "/v1/admin/devices/enroll", {"device": file.split(".")[0] + "-python-" + name, "cells": spec["cells"]})
         devices[name] = Device(url, enrolled["token"], replica_id=spec["replica"])
+        devices[name].snapshot_form = snapshot_form
     erasure = None
     # A device's own operations the node holds are in its state and in no state the node sends
     # (PROTOCOL.md section 9): its digest is the node's again once an operator released them.
@@ -127,7 +129,8 @@ def exchange(device, ops, pull_ops_max, normalized, raw=False):
     held, pulled, records = [], [], []
     push = device.outbox()[:500]
     for _ in range(1000):
-        request = {"protocol": 1, "device": device.id, "cursors": dict(device.cursors), "push": push, "pullOpsMax": pull_ops_max}
+        request = {"protocol": 1, "device": device.id, "cursors": dict(device.cursors), "push": push, "pullOpsMax": pull_ops_max,
+                   "snapshotForm": device.snapshot_form}
         if device.resume:
             request["snapshots"] = dict(device.resume)
         try:
@@ -139,7 +142,7 @@ def exchange(device, ops, pull_ops_max, normalized, raw=False):
         held += [{"op": normalized(h["op"]), "reason": h["reason"]} for h in reply["held"]]
         pulled += [normalized(op["id"]) for op in reply["ops"]]
         for cell in sorted(reply.get("snapshots", {})):
-            records += [r["collection"] + "/" + r["entity"] for r in reply["snapshots"][cell]["records"]]
+            records += [r["collection"] + "/" + r["entity"] for r in spelled_out(reply["snapshots"][cell])]
         device.ingest(reply)
         push = []
         if not reply["more"] and not device.resume:

@@ -409,3 +409,67 @@ def quoted(text):
             out.append(ch)
     out.append('"')
     return "".join(out)
+
+
+# --- compact snapshot pages (PROTOCOL.md section 9, form 2) ---------------------------------
+
+def bare_value(v):
+    """A form-2 bare value as a tuple: a string is text, an integer an int, a number with a
+    fraction or an exponent a real, true/false a bool, {"b": base64} a blob, null null."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, int):
+        return ("int", v)
+    if isinstance(v, float):
+        return ("real", v)
+    if isinstance(v, str):
+        return ("text", v)
+    if isinstance(v, dict) and set(v) == {"b"}:
+        return ("blob", base64.b64decode(v["b"]))
+    raise ValueError(f"not a bare value: {v!r}")
+
+
+def spelled_out(page):
+    """The records of a form-2 page in form 1's shape (what `Replica.install` takes)."""
+    if page.get("form", 1) == 1:
+        return page["records"]
+    replicas = page["replicas"]
+    collections = sorted(page["fields"], key=lambda n: n.encode())
+    records = []
+    for record in page["records"]:
+        collection, entity, refs, covers, exists, entries = record[:6]
+        extra = record[6] if len(record) > 6 else {}
+        name = collections[collection]
+        refs = [(f"{replicas[r]}.{seq}", f"{millis}.{counter}") for r, seq, millis, counter in refs]
+
+        def heads(entry):
+            if entry is None:
+                return None
+            if isinstance(entry, list):
+                pairs = entry if entry and isinstance(entry[0], list) else [entry]
+                return [[ref, value_to_json(bare_value(v))] for ref, v in pairs]
+            return [[0, value_to_json(bare_value(entry))]]
+
+        out = {"collection": name, "entity": entity, "refs": [list(r) for r in refs],
+               "covers": {replicas[r]: seq for r, seq in covers}, "exists": heads(exists) or [],
+               "registers": {}, "counters": {}, "sets": {}}
+        for (field, kind), entry in zip(page["fields"][name], entries):
+            if entry is None:
+                continue
+            if kind == "r":
+                out["registers"][field] = heads(entry)
+            elif kind == "c":
+                out["counters"][field] = entry
+            else:
+                out["sets"][field] = [[value_to_json(bare_value(v)), tags] for v, tags in entry]
+        if "pending" in extra:
+            out["pending"] = extra["pending"]
+        if "setPending" in extra:
+            out["setPending"] = {f: [[value_to_json(bare_value(v)), tag] for v, tag in removals]
+                                 for f, removals in extra["setPending"].items()}
+        if "erasures" in extra:
+            out["erasures"] = extra["erasures"]
+        records.append(out)
+    return records
