@@ -4,10 +4,11 @@ import SyncKit
 
 /// `fieldsync conformance --url URL --operator NAME [--dir DIR] [--record]`: drives a fresh
 /// central node through the recorded scenarios of `Fixtures/conformance/` over HTTP
-/// (PROTOCOL.md, "Conformance kit") and checks every answer against the file: acknowledgements,
-/// holds, the operations and snapshot records pulled, refusals, and the node's digests (sent to
-/// it to verify). `--record` writes what the node answered into the files instead (for a new
-/// scenario, from this implementation).
+/// (PROTOCOL.md section 15), each device a SyncKit replica, and checks every answer against the
+/// file: acknowledgements, holds, the operations and snapshot records pulled, refusals, the
+/// node's digests (sent to it to verify), and what the devices show (their records, conflicts
+/// and digests). `--record` writes what happened into the files instead (for a new scenario,
+/// from this implementation).
 struct Conformance {
     var remote: RemoteCentral
     let directory: URL
@@ -21,8 +22,8 @@ struct Conformance {
         let description: String
     }
 
-    /// A device of a scenario, as the driver tracks it (a minimal client: it keeps cursors and
-    /// snapshot resume keys; merging is the node's side under test).
+    /// A device of a scenario: a SyncKit replica with the scenario's replica id, its token, and
+    /// which of its operations the node holds.
     struct DeviceState {
         /// The device: a SyncKit replica in memory with the scenario's replica id.
         var replica: Replica
