@@ -8,27 +8,15 @@ so that no operation is ahead of a node's clock, except where a scenario wants o
 PROTOCOL.md section 15 describes the format.
 """
 
-import base64
 import hashlib
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EPOCH = 1767225600000
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def base32(data):
-    bits, buffer, out = 0, 0, []
-    for byte in data:
-        buffer = (buffer << 8) | byte
-        bits += 8
-        while bits >= 5:
-            out.append(CROCKFORD[(buffer >> (bits - 5)) & 31])
-            bits -= 5
-    if bits:
-        out.append(CROCKFORD[(buffer << (5 - bits)) & 31])
-    return "".join(out)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "clients", "python"))
+from fieldsync_client import base32  # noqa: E402  (PROTOCOL.md section 3's Crockford base32)
 
 
 def natural_id(collection, *parts):

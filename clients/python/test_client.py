@@ -64,6 +64,28 @@ class WorkedExampleTests(unittest.TestCase):
         self.assertEqual(replica.digest("C1"), "bdc3439e415bc0b34d13008d3240fe2693f1982442ffec5cb1cb1466ec1f9b8d")
 
 
+def start_node(central):
+    """Starts `central serve` on a free port; returns the process and its address."""
+    server = subprocess.Popen([BIN, "central", "serve", "--db", central, "--port", "0", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    text = ""
+    while True:  # the first JSON document on stdout (printed over several lines)
+        line = server.stdout.readline()
+        if not line:
+            raise AssertionError("central serve stopped before it listened")
+        text += line
+        try:
+            return server, json.loads(text)["listening"]
+        except json.JSONDecodeError:
+            continue
+
+
+def stop_node(server):
+    server.terminate()
+    server.wait(timeout=30)
+    server.stdout.close()
+
+
 def run(*args, ok=True, cwd=None):
     env = dict(os.environ, FIELDSYNC_PASSWORD=PASSWORD)
     result = subprocess.run([BIN, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
@@ -83,25 +105,11 @@ class LiveNodeTests(unittest.TestCase):
         run("central", "operator", "add", "boss", "--role", "admin", "--db", central)
         for table in ("doorplates", "households"):
             run("central", "import-csv", table, os.path.join(ROOT, "Fixtures/sample-district", table + ".csv"), "--db", central)
-        cls.server = subprocess.Popen([BIN, "central", "serve", "--db", central, "--port", "0", "--json"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        text = ""
-        while True:
-            line = cls.server.stdout.readline()
-            if not line:
-                raise AssertionError("central serve stopped before it listened")
-            text += line
-            try:
-                cls.base = json.loads(text)["listening"]
-                break
-            except json.JSONDecodeError:
-                continue
+        cls.server, cls.base = start_node(central)
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.terminate()
-        cls.server.wait(timeout=30)
-        cls.server.stdout.close()
+        stop_node(cls.server)
         shutil.rmtree(cls.work, ignore_errors=True)
 
     def remote(self, *args, ok=True):
@@ -173,19 +181,8 @@ class ConformanceKitTests(unittest.TestCase):
             central = os.path.join(work, "central.db")
             run("central", "init", "--db", central)
             run("central", "operator", "add", "boss", "--role", "admin", "--db", central)
-            server = subprocess.Popen([BIN, "central", "serve", "--db", central, "--port", "0", "--json"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            server, base = start_node(central)
             try:
-                text = ""
-                while True:
-                    line = server.stdout.readline()
-                    self.assertTrue(line, "central serve stopped before it listened")
-                    text += line
-                    try:
-                        base = json.loads(text)["listening"]
-                        break
-                    except json.JSONDecodeError:
-                        continue
                 kit = os.path.join(ROOT, "Fixtures", "conformance")
                 if player == "swift":
                     result = run("conformance", "--url", base, "--operator", "boss", "--dir", kit)
@@ -195,9 +192,7 @@ class ConformanceKitTests(unittest.TestCase):
                 self.assertEqual(len(lines), len([f for f in os.listdir(kit) if f.endswith(".json")]))
                 self.assertTrue(all(line.startswith("passed ") for line in lines), lines)
             finally:
-                server.terminate()
-                server.wait(timeout=30)
-                server.stdout.close()
+                stop_node(server)
                 shutil.rmtree(work, ignore_errors=True)
 
 
