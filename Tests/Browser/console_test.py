@@ -398,6 +398,10 @@ def browse(page, base, work, a, b, household, errors):
         files = [p for db in (a, b, os.path.join(work, "central.db")) for p in (db, db + "-wal", db + "-shm") if os.path.exists(p)]
         leftovers = [(os.path.basename(p), v) for p in files for v in personal if v.encode() in open(p, "rb").read()]
         check(leftovers == [], f"no file of the node or of the tablets holds the erased values: {leftovers}")
+        page.click("#nav-overview")
+        page.wait_for_selector("#retention")
+        check("for good" in page.inner_text("#retention"), "the overview says superseded personal values are kept for good until a district sets retention")
+        shot(page, "overview-retention")
         audit = run("central", "audit", "--url", base, "--operator", "boss", password=PASSWORDS["boss"]).stdout
         check("erase" in audit and "ticket 118" in audit, "the audit names the erasure and its reason")
         check(errors == [], f"no script errors in the page: {errors}")

@@ -27,7 +27,7 @@ const T = {
     bundleImport: "Import the tablet's bundle", bundleDone: "Imported. The reply for the tablet:", bundleExport: "A bundle of the device's cells", personal: "personal", personalHint: "personal data: shown to operators only, never written to logs or the audit", revokeOnly: "revoke only", wipeLost: "lost: erase its data", wipeStolen: "stolen: erase its data",
     eraseTitle: "Erase personal data", eraseHint: "Removes this household's name, phone number, family size and notes from this node now and from every tablet at its next sync. Its id, address, visits and tasks stay. Give the reason (a request's date or ticket number), without the person's details.", eraseReason: "Reason", erase: "Erase", erasedBadge: "personal data erased by an operator", confirmErase: "Erase this household's personal data everywhere? This cannot be undone.", erasedDone: "Personal data erased",
     confirmWipe: "Revoke this device and have it erase everything it holds when it next connects?", wiped: "erased", wipeRequested: "erase requested", lost: "lost", stolen: "stolen", role_viewer: "viewer", role_reviewer: "reviewer", role_admin: "admin", asOf: "Totals and operations per day as of", unsynced: "Unsent at last sync", clockOffset: "Clock offset",
-    clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
+    clockOffsetHint: "the tablet's clock minus the node's at its last sync (+ ahead, − behind)", nodeURL: "Node address the tablet uses", count: "Count", nodeTime: "Node time", retentionKept: "Superseded personal values kept", retentionForever: "for good (no retention set)", retentionDays: "days", retentionErased: "erased so far", lastRun: "last run", pushes: "Pushes committed", turnedAway: "Pushes turned away", ops: "Operations logged",
   },
   zh: {
     overview: "概览", review: "审核", devices: "设备", records: "记录", files: "辖区文件", audit: "审计日志", operators: "操作员",
@@ -51,7 +51,7 @@ const T = {
     bundleImport: "导入平板的数据包", bundleDone: "已导入。给平板的回复文件：", bundleExport: "该设备网格的数据包", personal: "个人信息", personalHint: "个人信息：仅对操作员显示，从不写入日志或审计记录", revokeOnly: "仅吊销", wipeLost: "遗失：清除数据", wipeStolen: "被盗：清除数据",
     eraseTitle: "清除个人信息", eraseHint: "清除该住户的姓名、电话、家庭人数和备注：本节点立即清除，各平板在下次同步时清除。编号、地址、走访记录和任务保留。请填写原因（申请日期或工单号），不要写入个人信息。", eraseReason: "原因", erase: "清除", erasedBadge: "个人信息已由操作员清除", confirmErase: "在所有设备上清除该住户的个人信息？此操作无法撤销。", erasedDone: "个人信息已清除",
     confirmWipe: "吊销此设备，并在其下次连接时清除其全部数据？", wiped: "已清除", wipeRequested: "待清除", lost: "遗失", stolen: "被盗", role_viewer: "查看员", role_reviewer: "审核员", role_admin: "管理员", asOf: "总数与每日操作数统计于", unsynced: "上次同步时未发送", clockOffset: "时钟偏差",
-    clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
+    clockOffsetHint: "上次同步时平板时钟减节点时钟（+ 快，− 慢）", nodeURL: "平板连接的节点地址", count: "数量", nodeTime: "节点时间", retentionKept: "被覆盖的个人信息保留", retentionForever: "永久（未设置保留期）", retentionDays: "天", retentionErased: "已清除", lastRun: "上次执行", pushes: "已提交推送", turnedAway: "被拒推送", ops: "已记录操作",
   },
 };
 let lang = localStorage.getItem("fs-lang") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
@@ -193,6 +193,8 @@ async function overview(p) {
     h("h2", {}, t("opsPerDay")), svg,
     h("h2", {}, t("health")), h("p", { id: "health" }, h("span", { class: "badge good" }, health.status), " · ", t("nodeTime") + " " + when(health.nowMillis),
       " · ", t("ops") + " " + health.operations, " · ", t("pushes") + " " + health.pushesCommitted, " · ", t("turnedAway") + " " + health.pushesTurnedAway),
+    h("p", { id: "retention" }, t("retentionKept") + ": ", o.retention.days === null ? t("retentionForever")
+      : [o.retention.days + " " + t("retentionDays"), " · ", t("lastRun") + " " + when(o.retention.lastRunMillis), " · ", o.retention.valuesErased + " " + t("retentionErased")]),
     h("h2", {}, t("staleDevices")), o.staleDevices.length ? h("ul", {}, o.staleDevices.map((d) => h("li", {}, h("a", { href: "#/devices?" + q({ q: d.name }) }, d.name), " · ", t("lastSeen") + ": " + when(d.lastSeenMillis)))) : h("p", { class: "note" }, t("none")),
     h("h2", {}, t("cells")),
     table([t("cell"), t("households"), t("doorplates"), t("tasks"), t("conflicts"), t("duplicates"), t("devices"), t("digest")], cellRows, t("cells")),
