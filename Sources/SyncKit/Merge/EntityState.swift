@@ -21,20 +21,14 @@ struct ResolvedOperation: Sendable {
     /// The erasures this operation descends from (Design.md section 3, "Erasure"): the ids its
     /// `_erase` assignment lists, and its own id when it is an erasure itself.
     var erasures: [OpID] {
-        for item in items where item.field == .erasure {
-            guard case .set(let value, let prev) = item.change else { return [] }
-            return value == .bool(true) ? prev + [id] : prev
-        }
-        return []
+        ErasureRule.listed(by: items.first { $0.field == .erasure }?.change, id: id)
     }
 
     /// The operation as a replica that knows `known` erasures of its record applies and stores
     /// it: unless it descends from every one of them, its personal fields' values are null (a
     /// register write keeps its `prev`; a set add or remove of null changes nothing).
     func scrubbed(knowing known: [OpID], personal: (FieldID) -> Bool) -> ResolvedOperation {
-        guard !known.isEmpty else { return self }
-        let descends = erasures
-        guard known.contains(where: { !descends.contains($0) }) else { return self }
+        guard !known.isEmpty, ErasureRule.erases(known: known, listed: erasures) else { return self }
         var copy = self
         for index in copy.items.indices where personal(copy.items[index].field) {
             copy.items[index].change = copy.items[index].change.erased

@@ -70,14 +70,27 @@ extension Change {
     }
 }
 
+/// The erasure rule's two questions (Design.md section 3, "Erasure"), asked of an operation in
+/// either form (`Op` on the wire, `ResolvedOperation` in a replica).
+enum ErasureRule {
+    /// The erasures an operation descends from, given its `_erase` change (nil: it has none):
+    /// the ids it lists, and its own id when it is an erasure itself.
+    static func listed(by change: Change?, id: OpID) -> [OpID] {
+        guard case .set(let value, let prev)? = change else { return [] }
+        return value == .bool(true) ? prev + [id] : prev
+    }
+
+    /// Whether an operation that descends from `listed` is stored with its personal values
+    /// erased by a replica that knows the erasures `known`: unless it descends from them all.
+    static func erases(known: [OpID], listed: [OpID]) -> Bool {
+        known.contains { !listed.contains($0) }
+    }
+}
+
 extension Op {
     /// The erasures this operation descends from (its `_erase` list, and itself if it is one).
     public var erasures: [OpID] {
-        for assignment in assignments where assignment.field == Assignment.erasureField {
-            guard case .set(let value, let prev) = assignment.change else { return [] }
-            return value == .bool(true) ? prev + [id] : prev
-        }
-        return []
+        ErasureRule.listed(by: assignments.first { $0.field == Assignment.erasureField }?.change, id: id)
     }
 
     /// Whether this is an erasure (`_erase` set to true).
@@ -101,9 +114,7 @@ extension Op {
     /// The operation as a replica that knows the erasures `known` of its record stores it: the
     /// values of `personal` fields nulled unless it descends from every one of them.
     public func scrubbed(knowing known: [OpID], personal: Set<String>) -> Op {
-        guard !known.isEmpty else { return self }
-        let descends = erasures
-        guard known.contains(where: { !descends.contains($0) }) else { return self }
+        guard !known.isEmpty, ErasureRule.erases(known: known, listed: erasures) else { return self }
         return Op(id: id, hlc: hlc, collection: collection, entity: entity, assignments: assignments.map {
             personal.contains($0.field) ? Assignment(field: $0.field, change: $0.change.erased) : $0
         })
